@@ -1,0 +1,63 @@
+/* Fixed low-memory layout used when booting an x86 guest.  Everything below
+ * BOOT_HIGH_START belongs to the VMM's boot structures; kernels are loaded at
+ * or above it.  The e820 map handed to Linux reserves [BOOT_LOW_RAM_END,
+ * BOOT_HIGH_START) and reports the rest of the low MiB as RAM (the guest may
+ * reuse it once it has consumed the structures below). */
+#ifndef KVMLAB_BOOT_LAYOUT_H
+#define KVMLAB_BOOT_LAYOUT_H
+
+#include <assert.h>
+
+/* GDT: null, (unused), __BOOT_CS 0x10, __BOOT_DS 0x18, 16-byte TSS 0x20. */
+#define BOOT_GDT_GPA   0x500ULL
+#define BOOT_GDT_BYTES 48ULL
+
+/* Linux zero page (struct boot_params, 4 KiB); rsi points here. */
+#define BOOT_ZERO_PAGE_GPA 0x7000ULL
+#define BOOT_ZERO_PAGE_LEN 0x1000ULL
+
+/* Identity page tables: PML4, PDPT, then one page directory per GiB. */
+#define BOOT_PT_GPA   0x9000ULL
+#define BOOT_PML4_GPA 0x9000ULL
+#define BOOT_PDPT_GPA 0xA000ULL
+#define BOOT_PD_GPA   0xB000ULL
+#define BOOT_PT_END   0x20000ULL /* page directories must end here */
+/* Most GiB the page-table area can identity-map (21 GiB); at least 4. */
+#define BOOT_PT_MAX_MAP (((BOOT_PT_END - BOOT_PD_GPA) / 0x1000ULL) << 30)
+
+/* Kernel command line, NUL-terminated. */
+#define BOOT_CMDLINE_GPA 0x20000ULL
+#define BOOT_CMDLINE_MAX 4096ULL /* bytes including the NUL */
+
+/* Stack for ELF guests: grows down from BOOT_STACK_TOP, at least
+ * BOOT_STACK_MIN bytes free below it. */
+#define BOOT_STACK_TOP 0x80000ULL
+#define BOOT_STACK_MIN 0x4000ULL
+
+/* Top KiB of conventional memory (the "EBDA"): the MP floating pointer
+ * lives at its start and the MP configuration table follows it.  Tables
+ * for more than ~40 CPUs run past 0xA0000 into the reserved legacy hole,
+ * which is still inside the e820-reserved range below. */
+#define BOOT_MPTABLE_GPA 0x9FC00ULL
+#define BOOT_EBDA_END	 0xA0000ULL
+
+/* e820: RAM is [0, BOOT_LOW_RAM_END), reserved is [BOOT_LOW_RAM_END,
+ * BOOT_HIGH_START), RAM again from BOOT_HIGH_START. */
+#define BOOT_LOW_RAM_END 0x9FC00ULL
+#define BOOT_HIGH_START	 0x100000ULL
+
+/* Guest RAM must at least cover [0, BOOT_MIN_RAM) for the structures above;
+ * the loaders additionally require the kernel's own range. */
+#define BOOT_MIN_RAM BOOT_HIGH_START
+
+static_assert(BOOT_GDT_GPA + BOOT_GDT_BYTES <= BOOT_ZERO_PAGE_GPA, "GDT overlaps zero page");
+static_assert(BOOT_ZERO_PAGE_GPA + BOOT_ZERO_PAGE_LEN <= BOOT_PT_GPA, "zero page overlaps PT");
+static_assert(BOOT_PD_GPA + 4 * 0x1000ULL <= BOOT_PT_END, "no room for 4 GiB of PDs");
+static_assert(BOOT_PT_END <= BOOT_CMDLINE_GPA, "page tables overlap command line");
+static_assert(BOOT_CMDLINE_GPA + BOOT_CMDLINE_MAX <= BOOT_STACK_TOP - BOOT_STACK_MIN,
+	      "command line overlaps stack");
+static_assert(BOOT_STACK_TOP <= BOOT_MPTABLE_GPA, "stack overlaps MP table");
+static_assert(BOOT_MPTABLE_GPA == BOOT_LOW_RAM_END, "MP table must be in reserved range");
+static_assert(BOOT_EBDA_END <= BOOT_HIGH_START, "EBDA above 1 MiB");
+
+#endif

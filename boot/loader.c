@@ -1,0 +1,235 @@
+/* Kernel loading entry point: files in, guest RAM + entry state out. */
+#include "boot/loader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boot/bzimage.h"
+#include "boot/e820.h"
+#include "boot/elf.h"
+#include "boot/layout.h"
+#include "boot/mptable.h"
+#include "boot/x86_boot.h"
+
+#define GIB4 (1ULL << 32)
+
+static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/* Read all of path (a regular file of at most max bytes) into a malloc'd
+ * buffer.  opt names the command-line option in errors. */
+static int read_file(const char *opt, const char *path, uint64_t max, uint8_t **data, size_t *size,
+		     char *err, size_t errlen)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		return fail(rc, err, errlen, "%s %s: %s", opt, path, strerror(-rc));
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		close(fd);
+		return fail(rc, err, errlen, "%s %s: %s", opt, path, strerror(-rc));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(-EINVAL, err, errlen, "%s %s: not a regular file", opt, path);
+	}
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		return fail(-EFBIG, err, errlen,
+			    "%s %s: file too large (%lld bytes, limit %llu MiB)", opt, path,
+			    (long long)st.st_size, (unsigned long long)(max >> 20));
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf) {
+		close(fd);
+		return fail(-ENOMEM, err, errlen, "%s %s: out of memory", opt, path);
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			close(fd);
+			free(buf);
+			return fail(rc, err, errlen, "%s %s: %s", opt, path,
+				    n < 0 ? strerror(-rc) : "file shrank while reading");
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	*data = buf;
+	*size = got;
+	return 0;
+}
+
+/* End of the run of adjacent regions containing at, or at if unmapped. */
+static uint64_t run_end(const struct guest_mem *gm, uint64_t at)
+{
+	for (unsigned i = 0; i < gm->nr; i++) {
+		const struct gm_region *r = &gm->regions[i];
+
+		if (at >= r->gpa && at - r->gpa < r->size)
+			at = r->gpa + r->size;
+	}
+	return at;
+}
+
+static int load_linux(const char *kpath, const uint8_t *k, size_t ksize, const char *ipath,
+		      const char *cmdline, const struct guest_mem *gm, struct boot_entry *out,
+		      char *err, size_t errlen)
+{
+	struct e820_entry_kvmlab e820[8];
+	struct bzimage_info info;
+	struct bzimage_loaded ld;
+	struct bzimage_opts opts = {.cmdline = cmdline};
+	uint64_t below = run_end(gm, 0), above = run_end(gm, GIB4) - GIB4;
+	uint8_t *initrd = NULL;
+	char why[160];
+	int rc;
+
+	rc = bzimage_parse(k, ksize, &info, why, sizeof(why));
+	if (rc < 0)
+		return fail(rc, err, errlen, "--kernel %s: %s", kpath, why);
+	if (below > GIB4)
+		below = GIB4;
+	rc = e820_build(e820, 8, below, above);
+	if (rc < 0)
+		return fail(rc, err, errlen,
+			    "--memory: cannot build an e820 map for this RAM layout");
+	opts.e820 = e820;
+	opts.e820_nr = rc;
+	if (ipath) {
+		rc = read_file("--initrd", ipath, BOOT_INITRD_MAX_BYTES, &initrd, &opts.initrd_size,
+			       err, errlen);
+		if (rc < 0)
+			return rc;
+		if (opts.initrd_size == 0) {
+			free(initrd);
+			return fail(-EINVAL, err, errlen, "--initrd %s: file is empty", ipath);
+		}
+		opts.initrd = initrd;
+	}
+	rc = bzimage_load(k, ksize, &info, gm, &opts, &ld, why, sizeof(why));
+	free(initrd);
+	if (rc < 0)
+		return fail(rc, err, errlen, "%s", why);
+	out->rip = ld.entry;
+	out->rsi = ld.rsi;
+	out->kernel_end = ld.kernel_end;
+	out->is_linux = true;
+	return 0;
+}
+
+/* GDT, page tables and MP table for either kind of kernel. */
+static int write_structures(unsigned ncpus, const struct guest_mem *gm, struct boot_entry *out,
+			    char *err, size_t errlen)
+{
+	uint8_t gdt[X86_GDT_BYTES];
+	uint64_t map = gm_end(gm), cr3 = 0;
+	size_t ptlen, mplen = mptable_size(ncpus);
+	uint8_t *buf;
+	int rc;
+
+	if (map < GIB4)
+		map = GIB4;
+	if (map > BOOT_PT_MAX_MAP)
+		map = BOOT_PT_MAX_MAP;
+	if (out->kernel_end > map)
+		return fail(-EINVAL, err, errlen,
+			    "--kernel ends at 0x%llx, beyond the identity map (%llu GiB)",
+			    (unsigned long long)out->kernel_end, (unsigned long long)(map >> 30));
+	ptlen = x86_identity_pt_size(map);
+	buf = malloc(ptlen > mplen ? ptlen : mplen);
+	if (!buf)
+		return fail(-ENOMEM, err, errlen, "out of memory for page tables");
+	rc = x86_build_identity_pt(buf, ptlen, BOOT_PT_GPA, map, &cr3);
+	if (rc >= 0)
+		rc = gm_write(gm, BOOT_PT_GPA, buf, (uint64_t)rc);
+	if (rc >= 0)
+		rc = mptable_build(buf, mplen, BOOT_MPTABLE_GPA, ncpus);
+	if (rc >= 0)
+		rc = gm_write(gm, BOOT_MPTABLE_GPA, buf, (uint64_t)rc);
+	free(buf);
+	if (rc < 0)
+		return fail(rc, err, errlen, "cannot write page tables / MP table: %s",
+			    strerror(-rc));
+	rc = x86_build_gdt(gdt, sizeof(gdt));
+	if (rc >= 0)
+		rc = gm_write(gm, BOOT_GDT_GPA, gdt, (uint64_t)rc);
+	if (rc < 0)
+		return fail(rc, err, errlen, "cannot write the GDT: %s", strerror(-rc));
+	out->cr3 = cr3;
+	out->gdt_gpa = BOOT_GDT_GPA;
+	out->gdt_limit = X86_GDT_BYTES - 1;
+	out->rsp = BOOT_STACK_TOP;
+	return 0;
+}
+
+int boot_load_kernel(const char *kernel_path, const char *initrd_path, const char *cmdline,
+		     unsigned ncpus, const struct guest_mem *gm, struct boot_entry *out, char *err,
+		     size_t errlen)
+{
+	struct iovec iov[GM_MAX_REGIONS];
+	uint8_t *k = NULL;
+	size_t ksize = 0;
+	char why[160];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpus < 1 || ncpus > MPTABLE_MAX_CPUS)
+		return fail(-EINVAL, err, errlen, "--cpus %u: must be 1..%d", ncpus,
+			    MPTABLE_MAX_CPUS);
+	if (gm_iov(gm, 0, BOOT_HIGH_START, iov, GM_MAX_REGIONS) < 0)
+		return fail(-EINVAL, err, errlen,
+			    "--memory too small: guest RAM must cover the first 1 MiB");
+	rc = read_file("--kernel", kernel_path, BOOT_KERNEL_MAX_BYTES, &k, &ksize, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (elf_probe(k, ksize)) {
+		if (initrd_path) {
+			rc = fail(-EINVAL, err, errlen,
+				  "--initrd %s: only a bzImage kernel takes an initrd, %s is ELF",
+				  initrd_path, kernel_path);
+		} else {
+			rc = elf_load(k, ksize, gm, &out->rip, &out->kernel_end, why, sizeof(why));
+			if (rc < 0)
+				fail(rc, err, errlen, "--kernel %s: %s", kernel_path, why);
+		}
+	} else {
+		rc = load_linux(kernel_path, k, ksize, initrd_path, cmdline, gm, out, err, errlen);
+		if (rc == -ENOEXEC)
+			fail(rc, err, errlen, "--kernel %s: not an ELF64 or bzImage kernel",
+			     kernel_path);
+	}
+	free(k);
+	if (rc < 0)
+		return rc;
+	return write_structures(ncpus, gm, out, err, errlen);
+}

@@ -1,0 +1,52 @@
+/* Runtime for the test guests: UART output, number parsing, exit. */
+#include "guest.h"
+
+#define LSR_THRE 0x20
+
+static void putc_uart(char c)
+{
+	while (!(inb(PORT_UART + 5) & LSR_THRE))
+		;
+	outb(PORT_UART, (uint8_t)c);
+}
+
+void guest_puts(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\n')
+			putc_uart('\r');
+		putc_uart(*s);
+	}
+}
+
+void guest_putu(uint64_t v)
+{
+	char buf[21];
+	int i = 20;
+
+	buf[i] = '\0';
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	guest_puts(&buf[i]);
+}
+
+uint64_t guest_atou(const char *s, uint64_t def)
+{
+	uint64_t v = 0;
+	int any = 0;
+
+	while (*s == ' ')
+		s++;
+	for (; *s >= '0' && *s <= '9'; s++, any = 1)
+		v = v * 10 + (uint64_t)(*s - '0');
+	return any ? v : def;
+}
+
+void guest_exit(int v)
+{
+	outb(PORT_DEBUG_EXIT, (uint8_t)v);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}

@@ -1,0 +1,141 @@
+/* CLI parser and size parser: accepted forms and every refusal. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vmm/cli.h"
+#include "vmm/size.h"
+
+static int parse(struct config *c, char *err, const char *const *args)
+{
+	static char *argv[32]; /* outlives parse(): config points into it */
+	int n = 0;
+	argv[n++] = "kvmlab";
+	for (; args[n - 1]; n++)
+		argv[n] = (char *)args[n - 1];
+	argv[n] = NULL;
+	return cli_parse(n, argv, c, err, 256);
+}
+
+#define PARSE(...) parse(&c, err, (const char *const[]){__VA_ARGS__, NULL})
+
+static void test_sizes(void **state)
+{
+	uint64_t v;
+	(void)state;
+	assert_int_equal(parse_size("4096", &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(parse_size("512M", &v), 0);
+	assert_int_equal(v, 512ull << 20);
+	assert_int_equal(parse_size("2g", &v), 0);
+	assert_int_equal(v, 2ull << 30);
+	assert_int_equal(parse_size("2GiB", &v), 0);
+	assert_int_equal(v, 2ull << 30);
+	assert_int_equal(parse_size("64KB", &v), 0);
+	assert_int_equal(v, 64ull << 10);
+	assert_int_equal(parse_size("1T", &v), 0);
+	assert_int_equal(v, 1ull << 40);
+	assert_int_equal(parse_size("", &v), -EINVAL);
+	assert_int_equal(parse_size("M", &v), -EINVAL);
+	assert_int_equal(parse_size("-1M", &v), -EINVAL);
+	assert_int_equal(parse_size("1.5G", &v), -EINVAL);
+	assert_int_equal(parse_size("12X", &v), -EINVAL);
+	assert_int_equal(parse_size("12MM", &v), -EINVAL);
+	assert_int_equal(parse_size(" 12M", &v), -EINVAL);
+	assert_int_equal(parse_size("99999999999999999999", &v), -ERANGE);
+	assert_int_equal(parse_size("17179869184G", &v), -ERANGE);
+	assert_int_equal(parse_uint("7", 1, 8, &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(parse_uint("0", 1, 8, &v), -ERANGE);
+	assert_int_equal(parse_uint("9", 1, 8, &v), -ERANGE);
+	assert_int_equal(parse_uint("3x", 1, 8, &v), -EINVAL);
+}
+
+static void test_run_ok(void **state)
+{
+	struct config c;
+	char err[256];
+	(void)state;
+	assert_int_equal(PARSE("run", "--kernel", "k", "--memory=1G", "--cpus", "4", "--stats",
+			       "--trace", "exits,boot", "--serial", "file=/tmp/x", "--cmdline",
+			       "console=ttyS0", "--", "echo", "hi"),
+			 CLI_RUN);
+	assert_string_equal(c.kernel, "k");
+	assert_int_equal(c.mem_size, 1ull << 30);
+	assert_int_equal(c.cpus, 4);
+	assert_true(c.stats);
+	assert_true(c.trace_exits);
+	assert_true(c.trace_boot);
+	assert_int_equal(c.serial, SERIAL_FILE);
+	assert_string_equal(c.serial_path, "/tmp/x");
+	assert_string_equal(c.cmdline, "console=ttyS0");
+	assert_int_equal(c.guest_argc, 2);
+	assert_string_equal(c.guest_argv[0], "echo");
+	/* words after -- are not options */
+	assert_int_equal(PARSE("run", "--", "--memory", "x"), CLI_RUN);
+	assert_int_equal(c.mem_size, CLI_DEFAULT_MEM);
+	assert_int_equal(c.cpus, 1);
+	assert_int_equal(c.serial, SERIAL_STDIO);
+	assert_null(c.kernel);
+}
+
+static void test_actions(void **state)
+{
+	struct config c;
+	char err[256];
+	(void)state;
+	assert_int_equal(PARSE("--help"), CLI_HELP);
+	assert_int_equal(PARSE("--version"), CLI_VERSION);
+	assert_int_equal(PARSE("run", "--help"), CLI_RUN_HELP);
+	assert_int_equal(PARSE("run", "--kernel", "k", "--help"), CLI_RUN_HELP);
+}
+
+/* Each refusal: -EINVAL and a message that names the option. */
+static void refuse(const char *const *args, const char *needle)
+{
+	struct config c;
+	char err[256];
+	assert_int_equal(parse(&c, err, args), -EINVAL);
+	if (!strstr(err, needle))
+		fail_msg("message '%s' does not name '%s'", err, needle);
+	assert_null(strchr(err, '\n'));
+}
+
+#define REFUSE(needle, ...) refuse((const char *const[]){__VA_ARGS__, NULL}, needle)
+
+static void test_refusals(void **state)
+{
+	(void)state;
+	refuse((const char *const[]){NULL}, "missing command");
+	REFUSE("frobnicate", "frobnicate");
+	REFUSE("--memory", "run", "--memory", "lots");
+	REFUSE("--memory", "run", "--memory", "1K");
+	REFUSE("--memory", "run", "--memory");
+	REFUSE("--cpus", "run", "--cpus", "0");
+	REFUSE("--cpus", "run", "--cpus", "256");
+	REFUSE("--cpus", "run", "--cpus=two");
+	REFUSE("--serial", "run", "--serial", "tcp");
+	REFUSE("--serial", "run", "--serial", "file=");
+	REFUSE("--trace", "run", "--trace", "everything");
+	REFUSE("--kernel", "run", "--kernel", "");
+	REFUSE("--bogus", "run", "--bogus", "1");
+	REFUSE("--bogus", "run", "--bogus=1");
+	REFUSE("stray", "run", "stray");
+	REFUSE("--", "run", "--");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_run_ok),
+		cmocka_unit_test(test_actions),
+		cmocka_unit_test(test_refusals),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

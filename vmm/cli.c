@@ -1,0 +1,189 @@
+/* kvmlab command-line parser. */
+#include "vmm/cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/size.h"
+
+const char cli_usage[] =
+	"usage: kvmlab run [OPTIONS] [-- CMD...]\n"
+	"       kvmlab --help | --version\n"
+	"\n"
+	"kvmlab is a small virtual machine monitor on Linux KVM.\n"
+	"Run `kvmlab run --help` for the options of `run`.\n";
+
+const char cli_run_usage[] =
+	"usage: kvmlab run [OPTIONS] [-- CMD...]\n"
+	"\n"
+	"  --kernel PATH      guest kernel: an ELF64 image or a Linux bzImage\n"
+	"  --initrd PATH      initial ramdisk (bzImage kernels only)\n"
+	"  --cmdline STRING   kernel command line\n"
+	"  --memory SIZE      guest RAM, with K/M/G suffix (default 512M)\n"
+	"  --cpus N           number of vCPUs (default 1)\n"
+	"  --serial MODE      stdio (default), file=PATH or off\n"
+	"  --stats            print exit statistics per vCPU at exit\n"
+	"  --trace WHAT       exits: one line per VM exit; boot: boot timeline\n"
+	"                     (may be repeated or comma-separated)\n"
+	"\n"
+	"Exit status: the guest's (debug-exit port 0xf4), 0 after a guest reset or\n"
+	"power-off, 1 if the guest crashed or KVM failed, 2 for bad usage,\n"
+	"128+N after signal N.\n";
+
+static int fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+{
+	snprintf(err, errlen, fmt, a, b);
+	return -EINVAL;
+}
+
+static int parse_trace(struct config *c, const char *v, char *err, size_t errlen)
+{
+	char buf[64];
+	char *save = NULL;
+
+	if (strlen(v) >= sizeof(buf))
+		return fail(err, errlen, "--trace: unknown value '%s'%s", v, "");
+	strcpy(buf, v);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "exits"))
+			c->trace_exits = true;
+		else if (!strcmp(t, "boot"))
+			c->trace_boot = true;
+		else
+			return fail(err, errlen, "--trace: unknown value '%s' (use exits or boot)%s",
+				    t, "");
+	}
+	return 0;
+}
+
+static int parse_serial(struct config *c, const char *v, char *err, size_t errlen)
+{
+	if (!strcmp(v, "stdio")) {
+		c->serial = SERIAL_STDIO;
+	} else if (!strcmp(v, "off")) {
+		c->serial = SERIAL_OFF;
+	} else if (!strncmp(v, "file=", 5) && v[5]) {
+		c->serial = SERIAL_FILE;
+		c->serial_path = v + 5;
+	} else {
+		return fail(err, errlen,
+			    "--serial: unknown value '%s' (use stdio, file=PATH or off)%s", v, "");
+	}
+	return 0;
+}
+
+/* One "--name value" or "--name=value" option; *i is advanced past it. */
+static int parse_valued(struct config *c, const char *name, const char *v, char *err,
+			size_t errlen)
+{
+	uint64_t n;
+	int r;
+
+	if (!strcmp(name, "--kernel")) {
+		c->kernel = v;
+	} else if (!strcmp(name, "--initrd")) {
+		c->initrd = v;
+	} else if (!strcmp(name, "--cmdline")) {
+		c->cmdline = v;
+	} else if (!strcmp(name, "--memory")) {
+		r = parse_size(v, &n);
+		if (r)
+			return fail(err, errlen, "--memory: '%s' is not a size (e.g. 512M, 2G)%s", v,
+				    "");
+		if (n < CLI_MIN_MEM)
+			return fail(err, errlen, "--memory: '%s' is below the minimum of 2M%s", v,
+				    "");
+		c->mem_size = n;
+	} else if (!strcmp(name, "--cpus")) {
+		r = parse_uint(v, 1, CLI_MAX_CPUS, &n);
+		if (r)
+			return fail(err, errlen, "--cpus: '%s' is not a number from 1 to 255%s", v,
+				    "");
+		c->cpus = (unsigned int)n;
+	} else if (!strcmp(name, "--serial")) {
+		return parse_serial(c, v, err, errlen);
+	} else if (!strcmp(name, "--trace")) {
+		return parse_trace(c, v, err, errlen);
+	} else {
+		return fail(err, errlen, "%s: unknown option%s", name, "");
+	}
+	if (!*v)
+		return fail(err, errlen, "%s: empty value%s", name, "");
+	return 0;
+}
+
+static const char *const valued_opts[] = {"--kernel", "--initrd", "--cmdline", "--memory",
+					  "--cpus",   "--serial", "--trace"};
+
+static bool is_valued(const char *name)
+{
+	for (size_t i = 0; i < sizeof(valued_opts) / sizeof(valued_opts[0]); i++)
+		if (!strcmp(name, valued_opts[i]))
+			return true;
+	return false;
+}
+
+static int parse_run(int argc, char **argv, struct config *c, char *err, size_t errlen)
+{
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		char name[32];
+		const char *eq = strchr(a, '=');
+		int r;
+
+		if (!strcmp(a, "--")) {
+			if (i + 1 >= argc)
+				return fail(err, errlen, "--: no command given after it%s%s", "", "");
+			c->guest_argv = &argv[i + 1];
+			c->guest_argc = argc - i - 1;
+			break;
+		}
+		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+			return CLI_RUN_HELP;
+		if (!strcmp(a, "--stats")) {
+			c->stats = true;
+			continue;
+		}
+		if (strncmp(a, "--", 2))
+			return fail(err, errlen, "%s: unexpected argument (options start with --)%s",
+				    a, "");
+		if (eq && (size_t)(eq - a) < sizeof(name)) {
+			memcpy(name, a, (size_t)(eq - a));
+			name[eq - a] = '\0';
+			if (!is_valued(name))
+				return fail(err, errlen, "%s: unknown option%s", name, "");
+			r = parse_valued(c, name, eq + 1, err, errlen);
+		} else {
+			if (!is_valued(a))
+				return fail(err, errlen, "%s: unknown option%s", a, "");
+			if (i + 1 >= argc)
+				return fail(err, errlen, "%s: missing value%s", a, "");
+			r = parse_valued(c, a, argv[++i], err, errlen);
+		}
+		if (r)
+			return r;
+	}
+	if (c->initrd && !*c->initrd)
+		return fail(err, errlen, "--initrd: empty value%s%s", "", "");
+	return CLI_RUN;
+}
+
+int cli_parse(int argc, char **argv, struct config *c, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	c->mem_size = CLI_DEFAULT_MEM;
+	c->cpus = 1;
+	c->serial = SERIAL_STDIO;
+	if (err && errlen)
+		err[0] = '\0';
+	if (argc < 2)
+		return fail(err, errlen, "missing command (try `kvmlab --help`)%s%s", "", "");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
+		return CLI_HELP;
+	if (!strcmp(argv[1], "--version"))
+		return CLI_VERSION;
+	if (strcmp(argv[1], "run"))
+		return fail(err, errlen, "%s: unknown command (try `kvmlab --help`)%s", argv[1], "");
+	return parse_run(argc, argv, c, err, errlen);
+}

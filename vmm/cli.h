@@ -1,0 +1,47 @@
+/* Command-line parsing for `kvmlab`.  Pure: no file is opened and nothing
+ * is started, so every refusal can be unit-tested. */
+#ifndef KVMLAB_VMM_CLI_H
+#define KVMLAB_VMM_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLI_MAX_CPUS	 255
+#define CLI_DEFAULT_MEM	 (512ull << 20)
+#define CLI_MIN_MEM	 (2ull << 20)
+
+enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_OFF };
+
+struct config {
+	const char *kernel; /* NULL: the default guest */
+	const char *initrd;
+	const char *cmdline;
+	uint64_t mem_size;
+	unsigned int cpus;
+	enum serial_mode serial;
+	const char *serial_path; /* for SERIAL_FILE */
+	bool stats;
+	bool trace_exits;
+	bool trace_boot;
+	char **guest_argv; /* words after "--", NULL-terminated, or NULL */
+	int guest_argc;
+};
+
+enum cli_action {
+	CLI_RUN,
+	CLI_HELP,     /* kvmlab --help */
+	CLI_RUN_HELP, /* kvmlab run --help */
+	CLI_VERSION,
+};
+
+/* Parse argv (argv[0] is the program).  Returns a cli_action (>= 0) with
+ * *c filled for CLI_RUN, or -EINVAL with a one-line reason naming the
+ * option in err.  argv must outlive *c. */
+int cli_parse(int argc, char **argv, struct config *c, char *err, size_t errlen);
+
+/* Usage texts. */
+extern const char cli_usage[];
+extern const char cli_run_usage[];
+
+#endif

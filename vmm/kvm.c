@@ -1,0 +1,163 @@
+/* KVM ioctl wrappers: the only file in kvmlab that talks to /dev/kvm. */
+#include "vmm/kvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Capabilities the VMM cannot work without. */
+static const struct {
+	long cap;
+	const char *name;
+} required_caps[] = {
+	{KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+	{KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
+	{KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
+	{KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+	{KVM_CAP_NR_MEMSLOTS, "KVM_CAP_NR_MEMSLOTS"},
+};
+
+/* ioctl returning a negative errno instead of -1. */
+static int xioctl(int fd, unsigned long req, const void *arg)
+{
+	int r;
+
+	do {
+		r = ioctl(fd, req, arg);
+	} while (r < 0 && errno == EINTR && req != KVM_RUN);
+	return r < 0 ? -errno : r;
+}
+
+int kvm_open(struct kvm *k, const char *path, char *err, size_t errlen)
+{
+	int r;
+
+	k->vm_fd = -1;
+	k->sys_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (k->sys_fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return r;
+	}
+	r = xioctl(k->sys_fd, KVM_GET_API_VERSION, NULL);
+	if (r != KVM_API_VERSION) {
+		snprintf(err, errlen, "%s: KVM API version %d, need %d", path, r, KVM_API_VERSION);
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
+		if (kvm_check_cap(k, required_caps[i].cap) <= 0) {
+			snprintf(err, errlen, "%s: missing capability %s", path,
+				 required_caps[i].name);
+			goto fail;
+		}
+	}
+	r = xioctl(k->sys_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+	if (r < (int)sizeof(struct kvm_run)) {
+		snprintf(err, errlen, "%s: bad KVM_GET_VCPU_MMAP_SIZE %d", path, r);
+		goto fail;
+	}
+	k->run_size = (size_t)r;
+	k->max_vcpus = kvm_check_cap(k, KVM_CAP_MAX_VCPUS);
+	if (k->max_vcpus <= 0)
+		k->max_vcpus = kvm_check_cap(k, KVM_CAP_NR_VCPUS);
+	if (k->max_vcpus <= 0)
+		k->max_vcpus = 4;
+	return 0;
+fail:
+	close(k->sys_fd);
+	k->sys_fd = -1;
+	return -ENOTSUP;
+}
+
+void kvm_close(struct kvm *k)
+{
+	if (k->vm_fd >= 0)
+		close(k->vm_fd);
+	if (k->sys_fd >= 0)
+		close(k->sys_fd);
+	k->vm_fd = k->sys_fd = -1;
+}
+
+int kvm_check_cap(const struct kvm *k, long cap)
+{
+	int r = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, cap);
+	return r < 0 ? 0 : r;
+}
+
+int kvm_create_vm(struct kvm *k)
+{
+	uint64_t identity = 0xfeffc000; /* 1 page, just below the TSS */
+	int r = xioctl(k->sys_fd, KVM_CREATE_VM, (void *)0);
+
+	if (r < 0)
+		return r;
+	k->vm_fd = r;
+	r = ioctl(k->vm_fd, KVM_SET_TSS_ADDR, 0xfffbd000UL);
+	if (r < 0)
+		return -errno;
+	return xioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity);
+}
+
+int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, void *hva)
+{
+	struct kvm_userspace_memory_region mr = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)hva,
+	};
+	return xioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &mr);
+}
+
+int kvm_create_vcpu(struct kvm *k, unsigned int id, int *fd, struct kvm_run **run)
+{
+	void *p;
+	int r = xioctl(k->vm_fd, KVM_CREATE_VCPU, (void *)(uintptr_t)id);
+
+	if (r < 0)
+		return r;
+	p = mmap(NULL, k->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, r, 0);
+	if (p == MAP_FAILED) {
+		int e = -errno;
+		close(r);
+		return e;
+	}
+	*fd = r;
+	*run = p;
+	return 0;
+}
+
+void kvm_vcpu_unmap(const struct kvm *k, struct kvm_run *run)
+{
+	if (run)
+		munmap(run, k->run_size);
+}
+
+int kvm_run(int vcpu_fd)
+{
+	return xioctl(vcpu_fd, KVM_RUN, NULL);
+}
+
+int kvm_get_regs(int vcpu_fd, struct kvm_regs *r)
+{
+	return xioctl(vcpu_fd, KVM_GET_REGS, r);
+}
+
+int kvm_set_regs(int vcpu_fd, const struct kvm_regs *r)
+{
+	return xioctl(vcpu_fd, KVM_SET_REGS, r);
+}
+
+int kvm_get_sregs(int vcpu_fd, struct kvm_sregs *s)
+{
+	return xioctl(vcpu_fd, KVM_GET_SREGS, s);
+}
+
+int kvm_set_sregs(int vcpu_fd, const struct kvm_sregs *s)
+{
+	return xioctl(vcpu_fd, KVM_SET_SREGS, s);
+}

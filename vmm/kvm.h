@@ -1,0 +1,51 @@
+/* The only interface to /dev/kvm: thin wrappers over KVM ioctls.  Every
+ * function returns 0 (or a non-negative result) on success and a negative
+ * errno on failure; none of them exits. */
+#ifndef KVMLAB_VMM_KVM_H
+#define KVMLAB_VMM_KVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+struct kvm {
+	int sys_fd;	     /* /dev/kvm */
+	int vm_fd;	     /* -1 until kvm_create_vm */
+	size_t run_size;     /* bytes to mmap per vCPU */
+	int max_vcpus;	     /* KVM_CAP_MAX_VCPUS (or NR_VCPUS) */
+};
+
+/* Open path (normally "/dev/kvm"), check the API version is 12 and that
+ * every capability kvmlab relies on is present.  On failure returns a
+ * negative errno and writes a one-line reason naming the missing piece into
+ * err. */
+int kvm_open(struct kvm *k, const char *path, char *err, size_t errlen);
+
+/* Close the VM and system fds (safe on a partly opened struct). */
+void kvm_close(struct kvm *k);
+
+/* Value of KVM_CHECK_EXTENSION for cap on the system fd (0 if absent). */
+int kvm_check_cap(const struct kvm *k, long cap);
+
+/* Create the VM (KVM_CREATE_VM) and set the x86 TSS and identity-map
+ * addresses below 4 GiB (needed on Intel, harmless elsewhere). */
+int kvm_create_vm(struct kvm *k);
+
+/* Map [gpa, gpa + size) of guest memory to hva in the given slot. */
+int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, void *hva);
+
+/* Create vCPU id; returns its fd in *fd and maps its kvm_run in *run
+ * (k->run_size bytes; unmap with kvm_vcpu_unmap). */
+int kvm_create_vcpu(struct kvm *k, unsigned int id, int *fd, struct kvm_run **run);
+void kvm_vcpu_unmap(const struct kvm *k, struct kvm_run *run);
+
+/* One KVM_RUN.  -EINTR when interrupted by a signal or immediate_exit. */
+int kvm_run(int vcpu_fd);
+
+int kvm_get_regs(int vcpu_fd, struct kvm_regs *r);
+int kvm_set_regs(int vcpu_fd, const struct kvm_regs *r);
+int kvm_get_sregs(int vcpu_fd, struct kvm_sregs *s);
+int kvm_set_sregs(int vcpu_fd, const struct kvm_sregs *s);
+
+#endif

@@ -1,0 +1,168 @@
+/* vCPU thread and exit loop. */
+#include "vmm/vcpu.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/clock.h"
+#include "vmm/kvm.h"
+#include "vmm/vm.h"
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* only there to interrupt KVM_RUN */
+}
+
+int vcpu_install_kick_handler(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	/* immediate_exit makes a KVM_RUN entered after this return at once;
+	 * the signal interrupts one already running.  The store must be
+	 * visible before the signal is delivered: the seq_cst fence orders it
+	 * before pthread_kill. */
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELAXED);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (v->started)
+		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_dump_regs(const struct vcpu *v, FILE *f)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (kvm_get_regs(v->fd, &r) < 0 || kvm_get_sregs(v->fd, &s) < 0) {
+		fprintf(f, "kvmlab: vcpu%u: registers unavailable\n", v->id);
+		return;
+	}
+	fprintf(f,
+		"kvmlab: vcpu%u registers:\n"
+		"  rip=%016llx rsp=%016llx rflags=%016llx\n"
+		"  rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n"
+		"  rsi=%016llx rdi=%016llx rbp=%016llx\n"
+		"  cr0=%016llx cr2=%016llx cr3=%016llx cr4=%016llx efer=%016llx\n"
+		"  cs=%04x (base %llx) ss=%04x idt=%llx/%x gdt=%llx/%x\n",
+		v->id, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp,
+		s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector, s.cs.base, s.ss.selector,
+		s.idt.base, s.idt.limit, s.gdt.base, s.gdt.limit);
+}
+
+void vcpu_print_stats(const struct vcpu *v, FILE *f)
+{
+	uint64_t total = 0;
+
+	for (int k = 0; k < EXIT_KIND_COUNT; k++)
+		total += atomic_load(&v->stats.by_kind[k]);
+	fprintf(f, "kvmlab: vcpu%u exits: total=%" PRIu64, v->id, total);
+	for (int k = 0; k < EXIT_KIND_COUNT; k++) {
+		uint64_t n = atomic_load(&v->stats.by_kind[k]);
+		if (n)
+			fprintf(f, " %s=%" PRIu64, exit_kind_name((enum exit_kind)k), n);
+	}
+	fprintf(f, " unclaimed_reads=%" PRIu64 " unclaimed_writes=%" PRIu64 "\n",
+		atomic_load(&v->stats.unclaimed_reads), atomic_load(&v->stats.unclaimed_writes));
+}
+
+/* Act on what exit_handle decided; returns false when the loop must end. */
+static bool apply_action(struct vcpu *v, enum exit_action a, const struct vm_exit *e)
+{
+	struct vm *vm = v->vm;
+	char why[128];
+
+	switch (a) {
+	case ACTION_CONTINUE:
+		return true;
+	case ACTION_HALT:
+		snprintf(why, sizeof(why), "vcpu%u halted with no interrupt source", v->id);
+		vm_request_stop(vm, 0, why);
+		return false;
+	case ACTION_RESET:
+		vm_request_stop(vm, 0, NULL);
+		return false;
+	case ACTION_SHUTDOWN:
+		if (vm->reset_requested) {
+			vm_request_stop(vm, 0, NULL);
+			return false;
+		}
+		snprintf(why, sizeof(why), "vcpu%u: guest triple fault (shutdown)", v->id);
+		break;
+	case ACTION_FAIL:
+		snprintf(why, sizeof(why), "vcpu%u: %s (reason %u, hardware/sub code 0x%llx)",
+			 v->id, exit_kind_name(e->kind), e->reason,
+			 (unsigned long long)e->hw.reason);
+		break;
+	}
+	/* Print the registers before the stop message lets main go on. */
+	fprintf(stderr, "kvmlab: %s\n", why);
+	vcpu_dump_regs(v, stderr);
+	vm_request_stop(vm, 1, NULL);
+	return false;
+}
+
+static void *vcpu_loop(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	struct exit_ctx ctx = {
+		.cpu = v->id,
+		.pio = &vm->pio,
+		.mmio = &vm->mmio,
+		.stats = &v->stats,
+		.trace = vm->trace,
+	};
+	char why[128];
+
+	while (!atomic_load(&vm->stopping)) {
+		struct vm_exit e;
+		uint64_t zero = 0;
+		int r;
+
+		if (v->id == 0 && !atomic_load_explicit(&vm->t_first_run_ns, memory_order_relaxed))
+			atomic_compare_exchange_strong(&vm->t_first_run_ns, &zero, clock_ns());
+		r = kvm_run(v->fd);
+		if (r == -EINTR || r == -EAGAIN) {
+			stat_inc(&v->stats.by_kind[EXIT_INTR]);
+			continue;
+		}
+		if (r < 0) {
+			snprintf(why, sizeof(why), "vcpu%u: KVM_RUN failed: %s", v->id,
+				 strerror(-r));
+			vm_request_stop(vm, 1, why);
+			break;
+		}
+		if (exit_decode(v->run, vm->kvm.run_size, &e) < 0) {
+			snprintf(why, sizeof(why), "vcpu%u: malformed exit (reason %u)", v->id,
+				 v->run->exit_reason);
+			vm_request_stop(vm, 1, why);
+			break;
+		}
+		if (!apply_action(v, exit_handle(&e, &ctx), &e))
+			break;
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *v)
+{
+	char name[16];
+	int r = pthread_create(&v->thread, NULL, vcpu_loop, v);
+
+	if (r)
+		return -r; /* pthread returns a positive errno */
+	v->started = true;
+	snprintf(name, sizeof(name), "vcpu%u", v->id);
+	pthread_setname_np(v->thread, name);
+	return 0;
+}

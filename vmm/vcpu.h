@@ -1,0 +1,45 @@
+/* vCPU threads: one thread per vCPU running KVM_RUN and dispatching exits. */
+#ifndef KVMLAB_VMM_VCPU_H
+#define KVMLAB_VMM_VCPU_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <linux/kvm.h>
+
+#include "vmm/exit.h"
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	struct exit_stats stats;
+};
+
+/* Signal used to kick a vCPU thread out of KVM_RUN.  Its handler does
+ * nothing; kvm_run->immediate_exit makes the kick race-free. */
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+/* Install the no-op handler for VCPU_KICK_SIGNAL.  Returns 0 or -errno. */
+int vcpu_install_kick_handler(void);
+
+/* Start the thread "vcpuN" running the exit loop.  Returns 0 or -errno. */
+int vcpu_start(struct vcpu *v);
+
+/* Make the vCPU leave KVM_RUN and not enter it again (safe from any
+ * thread, any number of times). */
+void vcpu_kick(struct vcpu *v);
+
+/* Print general and segment registers of a stopped vCPU to f. */
+void vcpu_dump_regs(const struct vcpu *v, FILE *f);
+
+/* Print the per-kind exit counters. */
+void vcpu_print_stats(const struct vcpu *v, FILE *f);
+
+#endif

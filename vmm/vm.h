@@ -1,0 +1,73 @@
+/* A virtual machine: KVM objects, guest RAM, buses, devices and vCPUs,
+ * assembled from a parsed configuration. */
+#ifndef KVMLAB_VMM_VM_H
+#define KVMLAB_VMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mem/guest_mem.h"
+#include "vmm/boot_marker.h"
+#include "vmm/bus.h"
+#include "vmm/cli.h"
+#include "vmm/debug_exit.h"
+#include "vmm/kvm.h"
+#include "vmm/stopwatch.h"
+#include "vmm/uart.h"
+#include "vmm/vcpu.h"
+
+struct vm {
+	const struct config *cfg;
+	uint64_t t0_ns; /* process start, CLOCK_MONOTONIC */
+	struct kvm kvm;
+	void *ram;
+	uint64_t ram_size;
+	struct guest_mem gm;
+	struct bus pio, mmio;
+	int serial_fd; /* UART output */
+	bool serial_fd_owned;
+	struct uart uart;
+	struct debug_exit debug_exit;
+	struct boot_marker marker;
+	struct stopwatch stopwatch;
+	struct vcpu *vcpus;
+	unsigned int ncpus;
+	FILE *trace; /* --trace exits destination, or NULL */
+
+	/* Stop protocol: the first vm_request_stop wins. */
+	pthread_mutex_t stop_lock;
+	atomic_bool stopping;
+	int exit_status;
+	int stop_efd; /* becomes readable once stopping */
+	bool reset_requested;
+
+	uint64_t t_vm_created_ns;
+	_Atomic uint64_t t_first_run_ns;
+};
+
+/* Build the VM described by cfg: load the kernel, open KVM, map RAM,
+ * register devices, create vCPUs.  Nothing runs yet.  On failure returns a
+ * negative errno with a one-line reason in err; everything acquired so far
+ * is released. */
+int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err,
+	      size_t errlen);
+
+/* Run until the guest or a signal stops the VM; returns kvmlab's exit
+ * status.  Blocks SIGINT/SIGTERM/SIGHUP in the calling thread and handles
+ * them (status 128+signal). */
+int vm_run(struct vm *vm);
+
+/* Release everything vm_create acquired.  Safe after a failed create. */
+void vm_destroy(struct vm *vm);
+
+/* Ask every vCPU to stop; the first request sets the exit status.  Safe
+ * from any thread.  reason (may be NULL) is printed on stderr. */
+void vm_request_stop(struct vm *vm, int status, const char *reason);
+
+/* Sum of exits of all vCPUs so far. */
+uint64_t vm_exits_total(const struct vm *vm);
+
+#endif
