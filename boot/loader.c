@@ -192,6 +192,22 @@ static int write_structures(unsigned ncpus, const struct guest_mem *gm, struct b
 	return 0;
 }
 
+/* ELF guests find their command line, NUL-terminated, at BOOT_CMDLINE_GPA
+ * (empty when none was given). */
+static int write_elf_cmdline(const char *cmdline, const struct guest_mem *gm, char *err,
+			     size_t errlen)
+{
+	size_t n = cmdline ? strlen(cmdline) : 0;
+
+	if (n >= BOOT_CMDLINE_MAX)
+		return fail(-EINVAL, err, errlen, "--cmdline: %zu bytes, at most %d allowed", n,
+			    (int)BOOT_CMDLINE_MAX - 1);
+	if (gm_write(gm, BOOT_CMDLINE_GPA, cmdline ? cmdline : "", n) < 0 ||
+	    gm_write(gm, BOOT_CMDLINE_GPA + n, "", 1) < 0)
+		return fail(-EINVAL, err, errlen, "--memory too small for the command line");
+	return 0;
+}
+
 int boot_load_kernel(const char *kernel_path, const char *initrd_path, const char *cmdline,
 		     unsigned ncpus, const struct guest_mem *gm, struct boot_entry *out, char *err,
 		     size_t errlen)
@@ -221,6 +237,8 @@ int boot_load_kernel(const char *kernel_path, const char *initrd_path, const cha
 			rc = elf_load(k, ksize, gm, &out->rip, &out->kernel_end, why, sizeof(why));
 			if (rc < 0)
 				fail(rc, err, errlen, "--kernel %s: %s", kernel_path, why);
+			else
+				rc = write_elf_cmdline(cmdline, gm, err, errlen);
 		}
 	} else {
 		rc = load_linux(kernel_path, k, ksize, initrd_path, cmdline, gm, out, err, errlen);

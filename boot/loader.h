@@ -32,7 +32,7 @@ struct boot_entry {
  * identity page tables for max(4 GiB, gm_end(gm)) (capped at
  * BOOT_PT_MAX_MAP) at BOOT_PT_GPA, and the MP table for ncpus CPUs at
  * BOOT_MPTABLE_GPA, and fill *out (rsp = BOOT_STACK_TOP).  ELF kernels take
- * no initrd and ignore cmdline.  Requires gm to cover [0, BOOT_HIGH_START).
+ * no initrd; their cmdline goes to BOOT_CMDLINE_GPA.  Requires gm to cover [0, BOOT_HIGH_START).
  * Returns 0, or a negative errno with a message naming the option and file
  * in err (errlen bytes): the open/read errno, -EFBIG for a kernel over
  * BOOT_KERNEL_MAX_BYTES or an initrd over BOOT_INITRD_MAX_BYTES, -ENOEXEC

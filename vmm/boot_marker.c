@@ -43,9 +43,9 @@ static void bm_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t l
 }
 
 const struct bus_ops boot_marker_ops = {
-	.name = "boot-marker",
-	.read = bm_read,
-	.write = bm_write,
+    .name = "boot-marker",
+    .read = bm_read,
+    .write = bm_write,
 };
 
 void boot_marker_print(struct boot_marker *m, FILE *f)

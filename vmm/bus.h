@@ -25,7 +25,7 @@ struct bus_range {
 #define BUS_MAX_RANGES 64
 
 struct bus {
-	const char *name; /* "pio" or "mmio" */
+	const char *name;			 /* "pio" or "mmio" */
 	struct bus_range ranges[BUS_MAX_RANGES]; /* sorted by base */
 	unsigned int nr;
 	pthread_rwlock_t lock; /* writers: (un)registration; readers: dispatch */

@@ -7,29 +7,28 @@
 
 #include "vmm/size.h"
 
-const char cli_usage[] =
-	"usage: kvmlab run [OPTIONS] [-- CMD...]\n"
-	"       kvmlab --help | --version\n"
-	"\n"
-	"kvmlab is a small virtual machine monitor on Linux KVM.\n"
-	"Run `kvmlab run --help` for the options of `run`.\n";
+const char cli_usage[] = "usage: kvmlab run [OPTIONS] [-- CMD...]\n"
+			 "       kvmlab --help | --version\n"
+			 "\n"
+			 "kvmlab is a small virtual machine monitor on Linux KVM.\n"
+			 "Run `kvmlab run --help` for the options of `run`.\n";
 
 const char cli_run_usage[] =
-	"usage: kvmlab run [OPTIONS] [-- CMD...]\n"
-	"\n"
-	"  --kernel PATH      guest kernel: an ELF64 image or a Linux bzImage\n"
-	"  --initrd PATH      initial ramdisk (bzImage kernels only)\n"
-	"  --cmdline STRING   kernel command line\n"
-	"  --memory SIZE      guest RAM, with K/M/G suffix (default 512M)\n"
-	"  --cpus N           number of vCPUs (default 1)\n"
-	"  --serial MODE      stdio (default), file=PATH or off\n"
-	"  --stats            print exit statistics per vCPU at exit\n"
-	"  --trace WHAT       exits: one line per VM exit; boot: boot timeline\n"
-	"                     (may be repeated or comma-separated)\n"
-	"\n"
-	"Exit status: the guest's (debug-exit port 0xf4), 0 after a guest reset or\n"
-	"power-off, 1 if the guest crashed or KVM failed, 2 for bad usage,\n"
-	"128+N after signal N.\n";
+    "usage: kvmlab run [OPTIONS] [-- CMD...]\n"
+    "\n"
+    "  --kernel PATH      guest kernel: an ELF64 image or a Linux bzImage\n"
+    "  --initrd PATH      initial ramdisk (bzImage kernels only)\n"
+    "  --cmdline STRING   kernel command line\n"
+    "  --memory SIZE      guest RAM, with K/M/G suffix (default 512M)\n"
+    "  --cpus N           number of vCPUs (default 1)\n"
+    "  --serial MODE      stdio (default), file=PATH or off\n"
+    "  --stats            print exit statistics per vCPU at exit\n"
+    "  --trace WHAT       exits: one line per VM exit; boot: boot timeline\n"
+    "                     (may be repeated or comma-separated)\n"
+    "\n"
+    "Exit status: the guest's (debug-exit port 0xf4), 0 after a guest reset or\n"
+    "power-off, 1 if the guest crashed or KVM failed, 2 for bad usage,\n"
+    "128+N after signal N.\n";
 
 static int fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
 {
@@ -51,8 +50,8 @@ static int parse_trace(struct config *c, const char *v, char *err, size_t errlen
 		else if (!strcmp(t, "boot"))
 			c->trace_boot = true;
 		else
-			return fail(err, errlen, "--trace: unknown value '%s' (use exits or boot)%s",
-				    t, "");
+			return fail(err, errlen,
+				    "--trace: unknown value '%s' (use exits or boot)%s", t, "");
 	}
 	return 0;
 }
@@ -74,8 +73,7 @@ static int parse_serial(struct config *c, const char *v, char *err, size_t errle
 }
 
 /* One "--name value" or "--name=value" option; *i is advanced past it. */
-static int parse_valued(struct config *c, const char *name, const char *v, char *err,
-			size_t errlen)
+static int parse_valued(struct config *c, const char *name, const char *v, char *err, size_t errlen)
 {
 	uint64_t n;
 	int r;
@@ -89,8 +87,8 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 	} else if (!strcmp(name, "--memory")) {
 		r = parse_size(v, &n);
 		if (r)
-			return fail(err, errlen, "--memory: '%s' is not a size (e.g. 512M, 2G)%s", v,
-				    "");
+			return fail(err, errlen, "--memory: '%s' is not a size (e.g. 512M, 2G)%s",
+				    v, "");
 		if (n < CLI_MIN_MEM)
 			return fail(err, errlen, "--memory: '%s' is below the minimum of 2M%s", v,
 				    "");
@@ -108,7 +106,7 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 	} else {
 		return fail(err, errlen, "%s: unknown option%s", name, "");
 	}
-	if (!*v)
+	if (!*v && strcmp(name, "--cmdline"))
 		return fail(err, errlen, "%s: empty value%s", name, "");
 	return 0;
 }
@@ -134,7 +132,8 @@ static int parse_run(int argc, char **argv, struct config *c, char *err, size_t 
 
 		if (!strcmp(a, "--")) {
 			if (i + 1 >= argc)
-				return fail(err, errlen, "--: no command given after it%s%s", "", "");
+				return fail(err, errlen, "--: no command given after it%s%s", "",
+					    "");
 			c->guest_argv = &argv[i + 1];
 			c->guest_argc = argc - i - 1;
 			break;
@@ -146,8 +145,8 @@ static int parse_run(int argc, char **argv, struct config *c, char *err, size_t 
 			continue;
 		}
 		if (strncmp(a, "--", 2))
-			return fail(err, errlen, "%s: unexpected argument (options start with --)%s",
-				    a, "");
+			return fail(err, errlen,
+				    "%s: unexpected argument (options start with --)%s", a, "");
 		if (eq && (size_t)(eq - a) < sizeof(name)) {
 			memcpy(name, a, (size_t)(eq - a));
 			name[eq - a] = '\0';
@@ -184,6 +183,7 @@ int cli_parse(int argc, char **argv, struct config *c, char *err, size_t errlen)
 	if (!strcmp(argv[1], "--version"))
 		return CLI_VERSION;
 	if (strcmp(argv[1], "run"))
-		return fail(err, errlen, "%s: unknown command (try `kvmlab --help`)%s", argv[1], "");
+		return fail(err, errlen, "%s: unknown command (try `kvmlab --help`)%s", argv[1],
+			    "");
 	return parse_run(argc, argv, c, err, errlen);
 }

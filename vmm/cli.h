@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CLI_MAX_CPUS	 255
-#define CLI_DEFAULT_MEM	 (512ull << 20)
-#define CLI_MIN_MEM	 (2ull << 20)
+#define CLI_MAX_CPUS	255
+#define CLI_DEFAULT_MEM (512ull << 20)
+#define CLI_MIN_MEM	(2ull << 20)
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_OFF };
 

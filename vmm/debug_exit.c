@@ -20,7 +20,7 @@ static void de_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t l
 }
 
 const struct bus_ops debug_exit_ops = {
-	.name = "debug-exit",
-	.read = de_read,
-	.write = de_write,
+    .name = "debug-exit",
+    .read = de_read,
+    .write = de_write,
 };

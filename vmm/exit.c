@@ -6,16 +6,16 @@
 #include <string.h>
 
 static const char *const kind_names[EXIT_KIND_COUNT] = {
-	[EXIT_IO] = "io",
-	[EXIT_MMIO] = "mmio",
-	[EXIT_HLT] = "hlt",
-	[EXIT_SHUTDOWN] = "shutdown",
-	[EXIT_SYSTEM_EVENT] = "system_event",
-	[EXIT_FAIL_ENTRY] = "fail_entry",
-	[EXIT_INTERNAL_ERROR] = "internal_error",
-	[EXIT_INTR] = "intr",
-	[EXIT_IRQ_WINDOW] = "irq_window",
-	[EXIT_OTHER] = "other",
+    [EXIT_IO] = "io",
+    [EXIT_MMIO] = "mmio",
+    [EXIT_HLT] = "hlt",
+    [EXIT_SHUTDOWN] = "shutdown",
+    [EXIT_SYSTEM_EVENT] = "system_event",
+    [EXIT_FAIL_ENTRY] = "fail_entry",
+    [EXIT_INTERNAL_ERROR] = "internal_error",
+    [EXIT_INTR] = "intr",
+    [EXIT_IRQ_WINDOW] = "irq_window",
+    [EXIT_OTHER] = "other",
 };
 
 const char *exit_kind_name(enum exit_kind k)
@@ -35,7 +35,8 @@ int exit_decode(struct kvm_run *run, size_t run_size, struct vm_exit *out)
 		if (sz != 1 && sz != 2 && sz != 4)
 			return -EINVAL;
 		bytes = (uint64_t)sz * run->io.count;
-		if (run->io.count == 0 || __builtin_add_overflow(run->io.data_offset, bytes, &end) ||
+		if (run->io.count == 0 ||
+		    __builtin_add_overflow(run->io.data_offset, bytes, &end) ||
 		    run->io.data_offset < sizeof(*run) || end > run_size)
 			return -EINVAL;
 		out->kind = EXIT_IO;
@@ -94,8 +95,8 @@ static uint64_t le_value(const uint8_t *d, uint32_t len)
 	return v;
 }
 
-static void trace_access(const struct exit_ctx *ctx, const char *kind, uint64_t addr,
-			 uint32_t size, bool write, const uint8_t *data, struct bus_result r)
+static void trace_access(const struct exit_ctx *ctx, const char *kind, uint64_t addr, uint32_t size,
+			 bool write, const uint8_t *data, struct bus_result r)
 {
 	fprintf(ctx->trace, "vcpu%u %-4s %-5s %s=0x%" PRIx64 " size=%u value=0x%" PRIx64 " -> %s\n",
 		ctx->cpu, kind, write ? "write" : "read", kind[0] == 'i' ? "port" : "addr", addr,
@@ -123,8 +124,8 @@ static void handle_io(const struct vm_exit *e, struct exit_ctx *ctx)
 static void handle_mmio(const struct vm_exit *e, struct exit_ctx *ctx)
 {
 	struct bus_result r = e->mmio.write
-				      ? bus_write(ctx->mmio, e->mmio.addr, e->mmio.data, e->mmio.len)
-				      : bus_read(ctx->mmio, e->mmio.addr, e->mmio.data, e->mmio.len);
+				  ? bus_write(ctx->mmio, e->mmio.addr, e->mmio.data, e->mmio.len)
+				  : bus_read(ctx->mmio, e->mmio.addr, e->mmio.data, e->mmio.len);
 	count_unclaimed(ctx, e->mmio.write, r);
 	if (ctx->trace)
 		trace_access(ctx, "mmio", e->mmio.addr, e->mmio.len, e->mmio.write, e->mmio.data,
@@ -153,8 +154,7 @@ enum exit_action exit_handle(const struct vm_exit *e, struct exit_ctx *ctx)
 	case EXIT_SHUTDOWN:
 		return ACTION_SHUTDOWN;
 	case EXIT_SYSTEM_EVENT:
-		return e->system_event.type == KVM_SYSTEM_EVENT_CRASH ? ACTION_FAIL
-								       : ACTION_RESET;
+		return e->system_event.type == KVM_SYSTEM_EVENT_CRASH ? ACTION_FAIL : ACTION_RESET;
 	case EXIT_FAIL_ENTRY:
 	case EXIT_INTERNAL_ERROR:
 	case EXIT_OTHER:

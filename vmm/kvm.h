@@ -10,10 +10,10 @@
 #include <linux/kvm.h>
 
 struct kvm {
-	int sys_fd;	     /* /dev/kvm */
-	int vm_fd;	     /* -1 until kvm_create_vm */
-	size_t run_size;     /* bytes to mmap per vCPU */
-	int max_vcpus;	     /* KVM_CAP_MAX_VCPUS (or NR_VCPUS) */
+	int sys_fd;	 /* /dev/kvm */
+	int vm_fd;	 /* -1 until kvm_create_vm */
+	size_t run_size; /* bytes to mmap per vCPU */
+	int max_vcpus;	 /* KVM_CAP_MAX_VCPUS (or NR_VCPUS) */
 };
 
 /* Open path (normally "/dev/kvm"), check the API version is 12 and that

@@ -32,14 +32,15 @@ static void sw_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t l
 		sw->last_ns = now - sw->start_ns;
 		if (sw->report)
 			fprintf(sw->report,
-				"kvmlab: stopwatch: %" PRIu64 " exits in %.3f ms: %.2f us per exit\n",
+				"kvmlab: stopwatch: %" PRIu64
+				" exits in %.3f ms: %.2f us per exit\n",
 				sw->last_exits, sw->last_ns / 1e6,
 				sw->last_exits ? sw->last_ns / 1e3 / sw->last_exits : 0.0);
 	}
 }
 
 const struct bus_ops stopwatch_ops = {
-	.name = "stopwatch",
-	.read = sw_read,
-	.write = sw_write,
+    .name = "stopwatch",
+    .read = sw_read,
+    .write = sw_write,
 };

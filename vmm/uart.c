@@ -230,9 +230,9 @@ static void uart_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t
 }
 
 const struct bus_ops uart_ops = {
-	.name = "uart",
-	.read = uart_read,
-	.write = uart_write,
+    .name = "uart",
+    .read = uart_read,
+    .write = uart_write,
 };
 
 unsigned int uart_rx_push(struct uart *u, const uint8_t *data, unsigned int n)

@@ -116,11 +116,11 @@ static void *vcpu_loop(void *arg)
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
 	struct exit_ctx ctx = {
-		.cpu = v->id,
-		.pio = &vm->pio,
-		.mmio = &vm->mmio,
-		.stats = &v->stats,
-		.trace = vm->trace,
+	    .cpu = v->id,
+	    .pio = &vm->pio,
+	    .mmio = &vm->mmio,
+	    .stats = &v->stats,
+	    .trace = vm->trace,
 	};
 	char why[128];
 

@@ -69,7 +69,8 @@ static int open_serial(struct vm *vm, const struct config *cfg, char *err, size_
 	case SERIAL_OFF:
 		return 0;
 	case SERIAL_FILE:
-		vm->serial_fd = open(cfg->serial_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		vm->serial_fd =
+		    open(cfg->serial_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (vm->serial_fd < 0) {
 			int e = -errno;
 			snprintf(err, errlen, "--serial file=%s: %s", cfg->serial_path,
@@ -113,8 +114,8 @@ static int register_devices(struct vm *vm)
 	int r;
 
 	vm->debug_exit = (struct debug_exit){.request_exit = debug_exit_request, .ctx = vm};
-	vm->stopwatch = (struct stopwatch){.exits_total = stopwatch_exits, .ctx = vm,
-					   .report = stderr};
+	vm->stopwatch =
+	    (struct stopwatch){.exits_total = stopwatch_exits, .ctx = vm, .report = stderr};
 	r = uart_init(&vm->uart, vm->serial_fd, NULL);
 	if (!r)
 		r = bus_register(&vm->pio, UART_COM1_BASE, UART_NR_REGS, &uart_ops, &vm->uart);
@@ -172,8 +173,7 @@ static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err,
-	      size_t errlen)
+int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err, size_t errlen)
 {
 	struct boot_entry be;
 	int r;
@@ -195,8 +195,8 @@ int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err
 	r = map_ram(vm, cfg->mem_size, err, errlen);
 	if (r)
 		return r;
-	r = boot_load_kernel(cfg->kernel, cfg->initrd, cfg->cmdline, cfg->cpus, &vm->gm, &be,
-			     err, errlen);
+	r = boot_load_kernel(cfg->kernel, cfg->initrd, cfg->cmdline, cfg->cpus, &vm->gm, &be, err,
+			     errlen);
 	if (r)
 		return r;
 
@@ -261,9 +261,9 @@ static int main_loop(struct vm *vm, int sfd)
 
 	while (!atomic_load(&vm->stopping)) {
 		struct pollfd p[3] = {
-			{.fd = vm->stop_efd, .events = POLLIN},
-			{.fd = sfd, .events = POLLIN},
-			{.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
+		    {.fd = vm->stop_efd, .events = POLLIN},
+		    {.fd = sfd, .events = POLLIN},
+		    {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
 		};
 		/* A full receive FIFO: look again shortly instead of spinning. */
 		bool full = stdin_open && uart_rx_room(&vm->uart) == 0;

@@ -52,8 +52,7 @@ struct vm {
  * register devices, create vCPUs.  Nothing runs yet.  On failure returns a
  * negative errno with a one-line reason in err; everything acquired so far
  * is released. */
-int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err,
-	      size_t errlen);
+int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err, size_t errlen);
 
 /* Run until the guest or a signal stops the VM; returns kvmlab's exit
  * status.  Blocks SIGINT/SIGTERM/SIGHUP in the calling thread and handles

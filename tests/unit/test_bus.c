@@ -129,9 +129,9 @@ static void test_top_of_space(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_register_refusals),
-		cmocka_unit_test(test_dispatch),
-		cmocka_unit_test(test_top_of_space),
+	    cmocka_unit_test(test_register_refusals),
+	    cmocka_unit_test(test_dispatch),
+	    cmocka_unit_test(test_top_of_space),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -184,9 +184,9 @@ static void test_handle(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decode_io),
-		cmocka_unit_test(test_decode_others),
-		cmocka_unit_test(test_handle),
+	    cmocka_unit_test(test_decode_io),
+	    cmocka_unit_test(test_decode_others),
+	    cmocka_unit_test(test_handle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -132,9 +132,9 @@ static void test_loopback_probe(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tx_to_fd),
-		cmocka_unit_test(test_rx_and_irq),
-		cmocka_unit_test(test_loopback_probe),
+	    cmocka_unit_test(test_tx_to_fd),
+	    cmocka_unit_test(test_rx_and_irq),
+	    cmocka_unit_test(test_loopback_probe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

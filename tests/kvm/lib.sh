@@ -1,0 +1,68 @@
+# Helpers for kvm-suite tests (sourced).  Each test runs real guests under
+# /dev/kvm; without a usable /dev/kvm the test FAILS (it is never skipped):
+# run the suite through tests/nested/run on machines without KVM.
+set -u
+
+: "${KVMLAB:?KVMLAB must point at the kvmlab binary}"
+: "${GUESTS:?GUESTS must point at the built test guests}"
+
+fails=0
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/kvmlab-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+	echo "FAIL: no usable /dev/kvm here; run the kvm suite through tests/nested/run" >&2
+	exit 1
+fi
+
+# run_vm NAME ARGS...: run kvmlab, leaving stdout in $TMP/NAME.out, stderr in
+# $TMP/NAME.err and the exit status in $status.
+run_vm() {
+	local name=$1
+	shift
+	status=0
+	timeout 300 "$KVMLAB" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null || status=$?
+}
+
+ok() { echo "ok: $*"; }
+bad() {
+	echo "FAIL: $*" >&2
+	fails=$((fails + 1))
+}
+
+# expect_status NAME WANT
+expect_status() {
+	if [ "$status" -eq "$2" ]; then
+		ok "$1: exit status $2"
+	else
+		bad "$1: exit status $status, expected $2"
+		sed 's/^/  stderr: /' "$TMP/$1.err" >&2
+	fi
+}
+
+# expect_grep NAME FILE(out|err) PATTERN (extended regex)
+expect_grep() {
+	if grep -Eq -- "$3" "$TMP/$1.$2"; then
+		ok "$1: $2 matches '$3'"
+	else
+		bad "$1: $2 does not match '$3'"
+		sed "s/^/  $2: /" "$TMP/$1.$2" >&2
+	fi
+}
+
+# expect_no_grep NAME FILE PATTERN
+expect_no_grep() {
+	if grep -Eq -- "$3" "$TMP/$1.$2"; then
+		bad "$1: $2 unexpectedly matches '$3'"
+	else
+		ok "$1: $2 has no '$3'"
+	fi
+}
+
+finish() {
+	if [ "$fails" -ne 0 ]; then
+		echo "$fails check(s) failed" >&2
+		exit 1
+	fi
+	exit 0
+}
