@@ -41,6 +41,23 @@
 #define BOOT_MPTABLE_GPA 0x9FC00ULL
 #define BOOT_EBDA_END	 0xA0000ULL
 
+/* Bytes set aside for the MP table from BOOT_MPTABLE_GPA: 255 CPUs need
+ * 5312 (boot/loader.c checks this against boot/mptable.h). */
+#define BOOT_MPTABLE_MAX 0x2000ULL
+
+/* ACPI tables, RSDP first (16-byte aligned), in the BIOS area
+ * [0xE0000, 0x100000) that Linux scans for the RSDP when the zero page does
+ * not give its address; e820-reserved.  At most ACPI_TABLES_MAX bytes
+ * (boot/loader.c checks boot/acpi.h's bound against it). */
+#define ACPI_TABLES_GPA 0xE0000ULL
+#define ACPI_TABLES_MAX 0x10000ULL
+
+/* Hardware-reduced ACPI sleep control / status registers (FADT), one byte
+ * each, at I/O ports no PC device uses; boot/acpi.h says what the guest
+ * writes there. */
+#define ACPI_SLEEP_CTL_PORT 0x600
+#define ACPI_SLEEP_STS_PORT 0x601
+
 /* e820: RAM is [0, BOOT_LOW_RAM_END), reserved is [BOOT_LOW_RAM_END,
  * BOOT_HIGH_START), RAM again from BOOT_HIGH_START. */
 #define BOOT_LOW_RAM_END 0x9FC00ULL
@@ -59,5 +76,12 @@ static_assert(BOOT_CMDLINE_GPA + BOOT_CMDLINE_MAX <= BOOT_STACK_TOP - BOOT_STACK
 static_assert(BOOT_STACK_TOP <= BOOT_MPTABLE_GPA, "stack overlaps MP table");
 static_assert(BOOT_MPTABLE_GPA == BOOT_LOW_RAM_END, "MP table must be in reserved range");
 static_assert(BOOT_EBDA_END <= BOOT_HIGH_START, "EBDA above 1 MiB");
+static_assert(BOOT_MPTABLE_GPA + BOOT_MPTABLE_MAX <= ACPI_TABLES_GPA, "MP table overlaps ACPI");
+static_assert(ACPI_TABLES_GPA >= BOOT_LOW_RAM_END &&
+		  ACPI_TABLES_GPA + ACPI_TABLES_MAX <= BOOT_HIGH_START,
+	      "ACPI tables must be in the e820-reserved range");
+static_assert(ACPI_TABLES_GPA >= 0xE0000ULL && (ACPI_TABLES_GPA & 0xf) == 0,
+	      "RSDP outside the BIOS area Linux scans");
+static_assert(ACPI_SLEEP_CTL_PORT != ACPI_SLEEP_STS_PORT, "distinct sleep ports");
 
 #endif

@@ -1,15 +1,19 @@
 /* Kernel loading entry point: files in, guest RAM + entry state out. */
 #include "boot/loader.h"
 
+#include <asm/bootparam.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot/acpi.h"
 #include "boot/bzimage.h"
 #include "boot/e820.h"
 #include "boot/elf.h"
@@ -18,6 +22,19 @@
 #include "boot/x86_boot.h"
 
 #define GIB4 (1ULL << 32)
+
+/* Both the MP table and the ACPI MADT describe every CPU. */
+#define MAX_CPUS (ACPI_MAX_CPUS < MPTABLE_MAX_CPUS ? ACPI_MAX_CPUS : MPTABLE_MAX_CPUS)
+
+/* Boot protocol 2.14 added boot_params.acpi_rsdp_addr. */
+#define PROTO_ACPI_RSDP 0x20e
+
+static_assert(MPTABLE_FLOAT_LEN + MPTABLE_HDR_LEN + MPTABLE_MAX_CPUS * MPTABLE_CPU_LEN +
+		      (2 + MPTABLE_NR_INTSRC + MPTABLE_NR_LINTSRC) * MPTABLE_ENTRY_LEN <=
+		  BOOT_MPTABLE_MAX,
+	      "MP table for MPTABLE_MAX_CPUS exceeds BOOT_MPTABLE_MAX");
+static_assert(ACPI_MAX_BYTES <= ACPI_TABLES_MAX, "ACPI tables exceed ACPI_TABLES_MAX");
+static_assert(offsetof(struct boot_params, acpi_rsdp_addr) == 0x070, "acpi_rsdp_addr offset");
 
 static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -101,9 +118,10 @@ static uint64_t run_end(const struct guest_mem *gm, uint64_t at)
 	return at;
 }
 
+/* *proto gets the kernel's boot protocol version. */
 static int load_linux(const char *kpath, const uint8_t *k, size_t ksize, const char *ipath,
 		      const char *cmdline, const struct guest_mem *gm, struct boot_entry *out,
-		      char *err, size_t errlen)
+		      uint16_t *proto, char *err, size_t errlen)
 {
 	struct e820_entry_kvmlab e820[8];
 	struct bzimage_info info;
@@ -117,6 +135,7 @@ static int load_linux(const char *kpath, const uint8_t *k, size_t ksize, const c
 	rc = bzimage_parse(k, ksize, &info, why, sizeof(why));
 	if (rc < 0)
 		return fail(rc, err, errlen, "--kernel %s: %s", kpath, why);
+	*proto = info.version;
 	if (below > GIB4)
 		below = GIB4;
 	rc = e820_build(e820, 8, below, above);
@@ -147,13 +166,24 @@ static int load_linux(const char *kpath, const uint8_t *k, size_t ksize, const c
 	return 0;
 }
 
-/* GDT, page tables and MP table for either kind of kernel. */
-static int write_structures(unsigned ncpus, const struct guest_mem *gm, struct boot_entry *out,
-			    char *err, size_t errlen)
+/* GDT, page tables, MP table and ACPI tables for either kind of kernel
+ * (harmless for ELF guests: the ACPI tables sit in the reserved BIOS area,
+ * where a guest that wants them finds the RSDP by scanning).  For Linux
+ * kernels with boot protocol proto >= 2.14 (0 for ELF) the zero page also
+ * gets the RSDP address, so the kernel need not scan. */
+static int write_structures(unsigned ncpus, uint16_t proto, const struct guest_mem *gm,
+			    struct boot_entry *out, char *err, size_t errlen)
 {
+	const struct acpi_config acpi = {
+	    .ncpus = ncpus,
+	    .ioapic_addr = ACPI_IOAPIC_ADDR,
+	    .ioapic_id = (uint8_t)ncpus, /* as in the MP table */
+	    .sleep_ctl_port = ACPI_SLEEP_CTL_PORT,
+	    .sleep_sts_port = ACPI_SLEEP_STS_PORT,
+	};
 	uint8_t gdt[X86_GDT_BYTES];
-	uint64_t map = gm_end(gm), cr3 = 0;
-	size_t ptlen, mplen = mptable_size(ncpus);
+	uint64_t map = gm_end(gm), cr3 = 0, rsdp = 0;
+	size_t ptlen, mplen = mptable_size(ncpus), acpilen = acpi_size(ncpus), buflen;
 	uint8_t *buf;
 	int rc;
 
@@ -166,7 +196,10 @@ static int write_structures(unsigned ncpus, const struct guest_mem *gm, struct b
 			    "--kernel ends at 0x%llx, beyond the identity map (%llu GiB)",
 			    (unsigned long long)out->kernel_end, (unsigned long long)(map >> 30));
 	ptlen = x86_identity_pt_size(map);
-	buf = malloc(ptlen > mplen ? ptlen : mplen);
+	buflen = ptlen > mplen ? ptlen : mplen;
+	if (acpilen > buflen)
+		buflen = acpilen;
+	buf = malloc(buflen);
 	if (!buf)
 		return fail(-ENOMEM, err, errlen, "out of memory for page tables");
 	rc = x86_build_identity_pt(buf, ptlen, BOOT_PT_GPA, map, &cr3);
@@ -176,10 +209,17 @@ static int write_structures(unsigned ncpus, const struct guest_mem *gm, struct b
 		rc = mptable_build(buf, mplen, BOOT_MPTABLE_GPA, ncpus);
 	if (rc >= 0)
 		rc = gm_write(gm, BOOT_MPTABLE_GPA, buf, (uint64_t)rc);
+	if (rc >= 0)
+		rc = acpi_build(buf, acpilen, ACPI_TABLES_GPA, &acpi, &rsdp);
+	if (rc >= 0)
+		rc = gm_write(gm, ACPI_TABLES_GPA, buf, (uint64_t)rc);
+	if (rc >= 0 && out->is_linux && proto >= PROTO_ACPI_RSDP)
+		rc = gm_write(gm, BOOT_ZERO_PAGE_GPA + offsetof(struct boot_params, acpi_rsdp_addr),
+			      &rsdp, sizeof(rsdp));
 	free(buf);
 	if (rc < 0)
-		return fail(rc, err, errlen, "cannot write page tables / MP table: %s",
-			    strerror(-rc));
+		return fail(rc, err, errlen,
+			    "cannot write page tables / MP table / ACPI tables: %s", strerror(-rc));
 	rc = x86_build_gdt(gdt, sizeof(gdt));
 	if (rc >= 0)
 		rc = gm_write(gm, BOOT_GDT_GPA, gdt, (uint64_t)rc);
@@ -215,13 +255,13 @@ int boot_load_kernel(const char *kernel_path, const char *initrd_path, const cha
 	struct iovec iov[GM_MAX_REGIONS];
 	uint8_t *k = NULL;
 	size_t ksize = 0;
+	uint16_t proto = 0;
 	char why[160];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (ncpus < 1 || ncpus > MPTABLE_MAX_CPUS)
-		return fail(-EINVAL, err, errlen, "--cpus %u: must be 1..%d", ncpus,
-			    MPTABLE_MAX_CPUS);
+	if (ncpus < 1 || ncpus > MAX_CPUS)
+		return fail(-EINVAL, err, errlen, "--cpus %u: must be 1..%d", ncpus, MAX_CPUS);
 	if (gm_iov(gm, 0, BOOT_HIGH_START, iov, GM_MAX_REGIONS) < 0)
 		return fail(-EINVAL, err, errlen,
 			    "--memory too small: guest RAM must cover the first 1 MiB");
@@ -241,7 +281,8 @@ int boot_load_kernel(const char *kernel_path, const char *initrd_path, const cha
 				rc = write_elf_cmdline(cmdline, gm, err, errlen);
 		}
 	} else {
-		rc = load_linux(kernel_path, k, ksize, initrd_path, cmdline, gm, out, err, errlen);
+		rc = load_linux(kernel_path, k, ksize, initrd_path, cmdline, gm, out, &proto, err,
+				errlen);
 		if (rc == -ENOEXEC)
 			fail(rc, err, errlen, "--kernel %s: not an ELF64 or bzImage kernel",
 			     kernel_path);
@@ -249,5 +290,5 @@ int boot_load_kernel(const char *kernel_path, const char *initrd_path, const cha
 	free(k);
 	if (rc < 0)
 		return rc;
-	return write_structures(ncpus, gm, out, err, errlen);
+	return write_structures(ncpus, proto, gm, out, err, errlen);
 }

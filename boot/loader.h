@@ -30,8 +30,10 @@ struct boot_entry {
  * initrd + cmdline (NULL = empty) + zero page with an e820 map derived from
  * gm's RAM below and above 4 GiB.  Then write the GDT (BOOT_GDT_GPA),
  * identity page tables for max(4 GiB, gm_end(gm)) (capped at
- * BOOT_PT_MAX_MAP) at BOOT_PT_GPA, and the MP table for ncpus CPUs at
- * BOOT_MPTABLE_GPA, and fill *out (rsp = BOOT_STACK_TOP).  ELF kernels take
+ * BOOT_PT_MAX_MAP) at BOOT_PT_GPA, the MP table for ncpus CPUs (1..254) at
+ * BOOT_MPTABLE_GPA and the ACPI tables (boot/acpi.h) at ACPI_TABLES_GPA,
+ * whose RSDP address also goes into a Linux zero page (boot protocol
+ * >= 2.14), and fill *out (rsp = BOOT_STACK_TOP).  ELF kernels take
  * no initrd; their cmdline goes to BOOT_CMDLINE_GPA.  Requires gm to cover [0, BOOT_HIGH_START).
  * Returns 0, or a negative errno with a message naming the option and file
  * in err (errlen bytes): the open/read errno, -EFBIG for a kernel over

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -160,4 +161,95 @@ int kvm_get_sregs(int vcpu_fd, struct kvm_sregs *s)
 int kvm_set_sregs(int vcpu_fd, const struct kvm_sregs *s)
 {
 	return xioctl(vcpu_fd, KVM_SET_SREGS, s);
+}
+
+int kvm_create_irqchip(struct kvm *k)
+{
+	return xioctl(k->vm_fd, KVM_CREATE_IRQCHIP, NULL);
+}
+
+int kvm_create_pit2(struct kvm *k)
+{
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+	return xioctl(k->vm_fd, KVM_CREATE_PIT2, &pit);
+}
+
+int kvm_set_gsi_routing(struct kvm *k, const struct kvm_irq_routing_entry *e, unsigned int n)
+{
+	struct kvm_irq_routing *r;
+	int ret;
+
+	r = calloc(1, sizeof(*r) + n * sizeof(*e));
+	if (!r)
+		return -ENOMEM;
+	r->nr = n;
+	memcpy(r->entries, e, n * sizeof(*e));
+	ret = xioctl(k->vm_fd, KVM_SET_GSI_ROUTING, r);
+	free(r);
+	return ret;
+}
+
+int kvm_irq_line(struct kvm *k, unsigned int gsi, int level)
+{
+	struct kvm_irq_level l = {.irq = gsi, .level = level};
+	return xioctl(k->vm_fd, KVM_IRQ_LINE, &l);
+}
+
+int kvm_get_supported_cpuid(const struct kvm *k, struct kvm_cpuid_entry2 *e, int max)
+{
+	struct kvm_cpuid2 *c;
+	int ret;
+
+	c = calloc(1, sizeof(*c) + (size_t)max * sizeof(*e));
+	if (!c)
+		return -ENOMEM;
+	c->nent = (uint32_t)max;
+	ret = xioctl(k->sys_fd, KVM_GET_SUPPORTED_CPUID, c);
+	if (ret >= 0) {
+		memcpy(e, c->entries, c->nent * sizeof(*e));
+		ret = (int)c->nent;
+	}
+	free(c);
+	return ret;
+}
+
+int kvm_set_cpuid(int vcpu_fd, const struct kvm_cpuid_entry2 *e, int n)
+{
+	struct kvm_cpuid2 *c;
+	int ret;
+
+	c = calloc(1, sizeof(*c) + (size_t)n * sizeof(*e));
+	if (!c)
+		return -ENOMEM;
+	c->nent = (uint32_t)n;
+	memcpy(c->entries, e, (size_t)n * sizeof(*e));
+	ret = xioctl(vcpu_fd, KVM_SET_CPUID2, c);
+	free(c);
+	return ret;
+}
+
+int kvm_set_msr(int vcpu_fd, uint32_t index, uint64_t value)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = {.hdr = {.nmsrs = 1}, .e = {.index = index, .data = value}};
+	int r = xioctl(vcpu_fd, KVM_SET_MSRS, &m);
+
+	return r == 1 ? 0 : (r < 0 ? r : -EINVAL);
+}
+
+int kvm_set_fpu(int vcpu_fd, const struct kvm_fpu *f)
+{
+	return xioctl(vcpu_fd, KVM_SET_FPU, f);
+}
+
+int kvm_get_lapic(int vcpu_fd, struct kvm_lapic_state *l)
+{
+	return xioctl(vcpu_fd, KVM_GET_LAPIC, l);
+}
+
+int kvm_set_lapic(int vcpu_fd, const struct kvm_lapic_state *l)
+{
+	return xioctl(vcpu_fd, KVM_SET_LAPIC, l);
 }

@@ -43,6 +43,32 @@ void kvm_vcpu_unmap(const struct kvm *k, struct kvm_run *run);
 /* One KVM_RUN.  -EINTR when interrupted by a signal or immediate_exit. */
 int kvm_run(int vcpu_fd);
 
+/* In-kernel interrupt controllers: PIC + IOAPIC + LAPICs (KVM_CREATE_IRQCHIP),
+ * then the PIT (KVM_CREATE_PIT2).  Call before creating vCPUs. */
+int kvm_create_irqchip(struct kvm *k);
+int kvm_create_pit2(struct kvm *k);
+
+/* Replace the GSI routing table (KVM_SET_GSI_ROUTING) with n entries. */
+int kvm_set_gsi_routing(struct kvm *k, const struct kvm_irq_routing_entry *e, unsigned int n);
+
+/* Drive GSI gsi to level (KVM_IRQ_LINE). */
+int kvm_irq_line(struct kvm *k, unsigned int gsi, int level);
+
+/* Fill e[0..max) with KVM_GET_SUPPORTED_CPUID; returns the entry count or
+ * -E2BIG when max is too small. */
+int kvm_get_supported_cpuid(const struct kvm *k, struct kvm_cpuid_entry2 *e, int max);
+
+/* Set a vCPU's CPUID table (KVM_SET_CPUID2). */
+int kvm_set_cpuid(int vcpu_fd, const struct kvm_cpuid_entry2 *e, int n);
+
+/* Set one MSR (KVM_SET_MSRS). */
+int kvm_set_msr(int vcpu_fd, uint32_t index, uint64_t value);
+
+/* FPU state (KVM_SET_FPU) and local APIC state (KVM_GET/SET_LAPIC). */
+int kvm_set_fpu(int vcpu_fd, const struct kvm_fpu *f);
+int kvm_get_lapic(int vcpu_fd, struct kvm_lapic_state *l);
+int kvm_set_lapic(int vcpu_fd, const struct kvm_lapic_state *l);
+
 int kvm_get_regs(int vcpu_fd, struct kvm_regs *r);
 int kvm_set_regs(int vcpu_fd, const struct kvm_regs *r);
 int kvm_get_sregs(int vcpu_fd, struct kvm_sregs *s);

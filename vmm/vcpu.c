@@ -38,6 +38,47 @@ void vcpu_kick(struct vcpu *v)
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 }
 
+#define MSR_IA32_MISC_ENABLE	     0x1a0
+#define MISC_ENABLE_FAST_STRING	     (1ull << 0)
+#define APIC_LVT0		     0x350
+#define APIC_LVT1		     0x360
+#define APIC_DELIVERY_MODE(v, mode) (((v) & ~0x700u) | ((mode) << 8))
+#define APIC_MODE_NMI		     4u
+#define APIC_MODE_EXTINT	     7u
+
+static uint32_t lapic_get(const struct kvm_lapic_state *l, unsigned int reg)
+{
+	uint32_t v;
+	memcpy(&v, &l->regs[reg], sizeof(v));
+	return v;
+}
+
+static void lapic_set(struct kvm_lapic_state *l, unsigned int reg, uint32_t v)
+{
+	memcpy(&l->regs[reg], &v, sizeof(v));
+}
+
+int vcpu_init_state(struct vcpu *v, const struct kvm_cpuid_entry2 *cpuid, int n)
+{
+	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80}; /* power-on values */
+	struct kvm_lapic_state lapic;
+	int r;
+
+	r = kvm_set_cpuid(v->fd, cpuid, n);
+	if (!r)
+		r = kvm_set_fpu(v->fd, &fpu);
+	if (!r)
+		r = kvm_set_msr(v->fd, MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING);
+	if (!r)
+		r = kvm_get_lapic(v->fd, &lapic);
+	if (r)
+		return r;
+	lapic_set(&lapic, APIC_LVT0,
+		  APIC_DELIVERY_MODE(lapic_get(&lapic, APIC_LVT0), APIC_MODE_EXTINT));
+	lapic_set(&lapic, APIC_LVT1, APIC_DELIVERY_MODE(lapic_get(&lapic, APIC_LVT1), APIC_MODE_NMI));
+	return kvm_set_lapic(v->fd, &lapic);
+}
+
 void vcpu_dump_regs(const struct vcpu *v, FILE *f)
 {
 	struct kvm_regs r;

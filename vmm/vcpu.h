@@ -29,6 +29,12 @@ struct vcpu {
 /* Install the no-op handler for VCPU_KICK_SIGNAL.  Returns 0 or -errno. */
 int vcpu_install_kick_handler(void);
 
+/* Architectural start state of a vCPU: CPUID table (n entries), x87/SSE
+ * control words, fast strings in IA32_MISC_ENABLE, and LAPIC LINT0 = ExtINT,
+ * LINT1 = NMI (virtual wire, as PC firmware leaves it).  Returns 0 or the
+ * failing ioctl's negative errno. */
+int vcpu_init_state(struct vcpu *v, const struct kvm_cpuid_entry2 *cpuid, int n);
+
 /* Start the thread "vcpuN" running the exit loop.  Returns 0 or -errno. */
 int vcpu_start(struct vcpu *v);
 

@@ -10,10 +10,15 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "boot/loader.h"
 #include "vmm/clock.h"
+#include "vmm/cpuid.h"
+#include "vmm/default_guest.h"
+#include "vmm/guest_cmd.h"
+#include "vmm/pc_irq.h"
 
 /* RAM ends below the TSS/identity pages and the future PCI hole. */
 #define VM_MAX_LOW_RAM (3ull << 30)
@@ -37,6 +42,22 @@ static uint64_t stopwatch_exits(void *ctx)
 static void debug_exit_request(void *ctx, int status)
 {
 	vm_request_stop(ctx, status, NULL);
+}
+
+static void guest_reset(void *ctx)
+{
+	struct vm *vm = ctx;
+
+	atomic_store(&vm->reset_requested, true);
+	vm_request_stop(vm, 0, NULL);
+}
+
+/* ISA interrupt lines end in the in-kernel PIC and IOAPIC. */
+static void isa_irq_set(void *opaque, unsigned int gsi, int level)
+{
+	struct vm *vm = opaque;
+
+	kvm_irq_line(&vm->kvm, gsi, level);
 }
 
 void vm_request_stop(struct vm *vm, int status, const char *reason)
@@ -116,7 +137,10 @@ static int register_devices(struct vm *vm)
 	vm->debug_exit = (struct debug_exit){.request_exit = debug_exit_request, .ctx = vm};
 	vm->stopwatch =
 	    (struct stopwatch){.exits_total = stopwatch_exits, .ctx = vm, .report = stderr};
-	r = uart_init(&vm->uart, vm->serial_fd, NULL);
+	const struct irq_line com1 = {.set_level = isa_irq_set, .opaque = vm, .gsi = PC_IRQ_COM1};
+
+	vm->i8042 = (struct i8042){.reset = guest_reset, .ctx = vm};
+	r = uart_init(&vm->uart, vm->serial_fd, &com1);
 	if (!r)
 		r = bus_register(&vm->pio, UART_COM1_BASE, UART_NR_REGS, &uart_ops, &vm->uart);
 	if (!r)
@@ -124,9 +148,37 @@ static int register_devices(struct vm *vm)
 	if (!r)
 		r = bus_register(&vm->pio, BOOT_MARKER_PORT, 1, &boot_marker_ops, &vm->marker);
 	if (!r)
+		r = bus_register(&vm->pio, I8042_DATA_PORT, 1, &i8042_data_ops, &vm->i8042);
+	if (!r)
+		r = bus_register(&vm->pio, I8042_COMMAND_PORT, 1, &i8042_command_ops, &vm->i8042);
+	if (!r)
 		r = bus_register(&vm->pio, STOPWATCH_PORT, STOPWATCH_LEN, &stopwatch_ops,
 				 &vm->stopwatch);
 	return r;
+}
+
+static int setup_irqchip(struct vm *vm, char *err, size_t errlen)
+{
+	struct kvm_irq_routing_entry routes[48];
+	int n, r;
+
+	r = kvm_create_irqchip(&vm->kvm);
+	if (r) {
+		snprintf(err, errlen, "KVM_CREATE_IRQCHIP: %s", strerror(-r));
+		return r;
+	}
+	r = kvm_create_pit2(&vm->kvm);
+	if (r) {
+		snprintf(err, errlen, "KVM_CREATE_PIT2: %s", strerror(-r));
+		return r;
+	}
+	n = pc_irq_routing(routes, 48);
+	r = n < 0 ? n : kvm_set_gsi_routing(&vm->kvm, routes, (unsigned int)n);
+	if (r) {
+		snprintf(err, errlen, "KVM_SET_GSI_ROUTING: %s", strerror(-r));
+		return r;
+	}
+	return 0;
 }
 
 static int setup_boot_cpu(struct vm *vm, const struct boot_entry *be)
@@ -146,19 +198,35 @@ static int setup_boot_cpu(struct vm *vm, const struct boot_entry *be)
 	return kvm_set_regs(v->fd, &r);
 }
 
+#define VM_MAX_CPUID 256
+
 static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 {
+	struct kvm_cpuid_entry2 *host, *mine;
+	int nhost, r = 0;
+
 	if ((int)vm->cfg->cpus > vm->kvm.max_vcpus) {
 		snprintf(err, errlen, "--cpus: %u is more than this host's KVM allows (%d)",
 			 vm->cfg->cpus, vm->kvm.max_vcpus);
 		return -EINVAL;
 	}
 	vm->vcpus = calloc(vm->cfg->cpus, sizeof(*vm->vcpus));
-	if (!vm->vcpus)
-		return -ENOMEM;
+	host = calloc(VM_MAX_CPUID, sizeof(*host));
+	mine = calloc(VM_MAX_CPUID, sizeof(*mine));
+	if (!vm->vcpus || !host || !mine) {
+		r = -ENOMEM;
+		goto out;
+	}
+	nhost = kvm_get_supported_cpuid(&vm->kvm, host, VM_MAX_CPUID);
+	if (nhost < 0) {
+		r = nhost;
+		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-r));
+		goto out;
+	}
 	for (unsigned int i = 0; i < vm->cfg->cpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
-		int r;
+		struct cpuid_topology topo = cpuid_topology_flat(vm->cfg->cpus);
+		int n;
 
 		v->vm = vm;
 		v->id = i;
@@ -166,9 +234,65 @@ static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 		r = kvm_create_vcpu(&vm->kvm, i, &v->fd, &v->run);
 		if (r) {
 			snprintf(err, errlen, "KVM_CREATE_VCPU %u: %s", i, strerror(-r));
-			return r;
+			goto out;
 		}
 		vm->ncpus++;
+		r = cpuid_for_vcpu(host, nhost, i, &topo, mine, VM_MAX_CPUID, &n);
+		if (!r)
+			r = vcpu_init_state(v, mine, n);
+		if (r) {
+			snprintf(err, errlen, "vcpu%u state: %s", i, strerror(-r));
+			goto out;
+		}
+	}
+out:
+	free(host);
+	free(mine);
+	return r;
+}
+
+/* Kernel, initrd and command line: given ones, or the default guest's.  A
+ * command after "--" is appended as kvmlab.cmd=<hex>, which the default
+ * guest's init decodes and runs. */
+static int resolve_guest(struct vm *vm, const struct config *cfg, char *err, size_t errlen)
+{
+	const char *base = cfg->cmdline;
+	size_t blen, clen;
+	int r;
+
+	if (cfg->kernel) {
+		snprintf(vm->kernel_path, sizeof(vm->kernel_path), "%s", cfg->kernel);
+		if (cfg->initrd)
+			snprintf(vm->initrd_path, sizeof(vm->initrd_path), "%s", cfg->initrd);
+	} else {
+		r = default_guest_find(vm->kernel_path, sizeof(vm->kernel_path), vm->initrd_path,
+				       sizeof(vm->initrd_path), err, errlen);
+		if (r)
+			return r;
+		if (cfg->initrd)
+			snprintf(vm->initrd_path, sizeof(vm->initrd_path), "%s", cfg->initrd);
+		if (!base)
+			base = DEFAULT_GUEST_CMDLINE;
+	}
+	blen = base ? strlen(base) : 0;
+	clen = blen + 1;
+	if (cfg->guest_argv) {
+		size_t hex = guest_cmd_encoded_len((const char *const *)cfg->guest_argv, cfg->guest_argc);
+		clen += sizeof(" " GUEST_CMD_PARAM "=") + hex;
+	}
+	vm->cmdline = malloc(clen);
+	if (!vm->cmdline)
+		return -ENOMEM;
+	memcpy(vm->cmdline, base ? base : "", blen + 1);
+	if (cfg->guest_argv) {
+		size_t off = (size_t)sprintf(vm->cmdline + blen, "%s" GUEST_CMD_PARAM "=",
+					     blen ? " " : "") + blen;
+		r = guest_cmd_encode((const char *const *)cfg->guest_argv, cfg->guest_argc,
+				     vm->cmdline + off, clen - off);
+		if (r < 0) {
+			snprintf(err, errlen, "--: cannot encode the command: %s", strerror(-r));
+			return r;
+		}
 	}
 	return 0;
 }
@@ -192,11 +316,14 @@ int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err
 	vm->trace = cfg->trace_exits ? stderr : NULL;
 
 	/* Guest RAM and the kernel first: bad files fail before KVM is touched. */
+	r = resolve_guest(vm, cfg, err, errlen);
+	if (r)
+		return r;
 	r = map_ram(vm, cfg->mem_size, err, errlen);
 	if (r)
 		return r;
-	r = boot_load_kernel(cfg->kernel, cfg->initrd, cfg->cmdline, cfg->cpus, &vm->gm, &be, err,
-			     errlen);
+	r = boot_load_kernel(vm->kernel_path, vm->initrd_path[0] ? vm->initrd_path : NULL,
+			     vm->cmdline, cfg->cpus, &vm->gm, &be, err, errlen);
 	if (r)
 		return r;
 
@@ -209,6 +336,9 @@ int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err
 		return r;
 	}
 	vm->t_vm_created_ns = clock_ns();
+	r = setup_irqchip(vm, err, errlen);
+	if (r)
+		return r;
 	r = kvm_set_memory(&vm->kvm, 0, 0, vm->ram_size, vm->ram);
 	if (r) {
 		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-r));
@@ -238,8 +368,34 @@ int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err
 	return 0;
 }
 
+#define ESCAPE_CHAR 0x01 /* Ctrl-A, then 'x' quits (as in QEMU) */
+
+/* On a terminal, handle the Ctrl-A escape: Ctrl-A x stops the VM, Ctrl-A
+ * Ctrl-A sends one Ctrl-A.  Returns the number of bytes left in buf. */
+static size_t filter_escape(struct vm *vm, uint8_t *buf, size_t n)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (vm->escape_pending) {
+			vm->escape_pending = false;
+			if (buf[i] == 'x') {
+				vm_request_stop(vm, 0, "stopped by Ctrl-A x");
+				return 0;
+			}
+			if (buf[i] != ESCAPE_CHAR)
+				continue;
+		} else if (buf[i] == ESCAPE_CHAR) {
+			vm->escape_pending = true;
+			continue;
+		}
+		buf[out++] = buf[i];
+	}
+	return out;
+}
+
 /* Feed stdin to the UART while it has room; returns false at end of input. */
-static bool pump_stdin(struct vm *vm)
+static bool pump_stdin(struct vm *vm, bool tty)
 {
 	uint8_t buf[UART_RX_SIZE];
 	unsigned int room = uart_rx_room(&vm->uart);
@@ -250,12 +406,14 @@ static bool pump_stdin(struct vm *vm)
 	n = read(STDIN_FILENO, buf, room);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 		return false;
+	if (n > 0 && tty)
+		n = (ssize_t)filter_escape(vm, buf, (size_t)n);
 	if (n > 0)
 		uart_rx_push(&vm->uart, buf, (unsigned int)n);
 	return true;
 }
 
-static int main_loop(struct vm *vm, int sfd)
+static int main_loop(struct vm *vm, int sfd, bool tty)
 {
 	bool stdin_open = vm->cfg->serial == SERIAL_STDIO;
 
@@ -283,7 +441,7 @@ static int main_loop(struct vm *vm, int sfd)
 			}
 		}
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
-			stdin_open = pump_stdin(vm);
+			stdin_open = pump_stdin(vm, tty);
 	}
 	return 0;
 }
@@ -327,7 +485,21 @@ int vm_run(struct vm *vm)
 		fprintf(stderr, "kvmlab: cannot start vCPU thread: %s\n", strerror(-r));
 		vm_request_stop(vm, 1, NULL);
 	} else {
-		main_loop(vm, sfd);
+		struct termios saved;
+		bool tty = vm->cfg->serial == SERIAL_STDIO && isatty(STDIN_FILENO) &&
+			   tcgetattr(STDIN_FILENO, &saved) == 0;
+
+		if (tty) {
+			/* Raw input: keys (Ctrl-C too) go to the guest. */
+			struct termios raw = saved;
+			cfmakeraw(&raw);
+			raw.c_oflag |= OPOST | ONLCR; /* keep kvmlab's own messages readable */
+			tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+			fprintf(stderr, "kvmlab: console attached; Ctrl-A x quits\r\n");
+		}
+		main_loop(vm, sfd, tty);
+		if (tty)
+			tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	}
 	vm_request_stop(vm, 1, NULL); /* no-op if already stopping */
 	for (unsigned int i = 0; i < vm->ncpus; i++)
@@ -350,6 +522,8 @@ void vm_destroy(struct vm *vm)
 	}
 	free(vm->vcpus);
 	vm->vcpus = NULL;
+	free(vm->cmdline);
+	vm->cmdline = NULL;
 	vm->ncpus = 0;
 	kvm_close(&vm->kvm);
 	if (vm->ram)

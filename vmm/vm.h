@@ -14,6 +14,7 @@
 #include "vmm/bus.h"
 #include "vmm/cli.h"
 #include "vmm/debug_exit.h"
+#include "vmm/i8042.h"
 #include "vmm/kvm.h"
 #include "vmm/stopwatch.h"
 #include "vmm/uart.h"
@@ -31,18 +32,23 @@ struct vm {
 	bool serial_fd_owned;
 	struct uart uart;
 	struct debug_exit debug_exit;
+	struct i8042 i8042;
 	struct boot_marker marker;
 	struct stopwatch stopwatch;
 	struct vcpu *vcpus;
 	unsigned int ncpus;
 	FILE *trace; /* --trace exits destination, or NULL */
+	char kernel_path[512];
+	char initrd_path[512];
+	char *cmdline; /* composed command line (malloc'd), or NULL */
+	bool escape_pending; /* interactive console: Ctrl-A seen */
 
 	/* Stop protocol: the first vm_request_stop wins. */
 	pthread_mutex_t stop_lock;
 	atomic_bool stopping;
 	int exit_status;
 	int stop_efd; /* becomes readable once stopping */
-	bool reset_requested;
+	atomic_bool reset_requested;
 
 	uint64_t t_vm_created_ns;
 	_Atomic uint64_t t_first_run_ns;

@@ -108,6 +108,16 @@ static size_t make_bzimage(uint8_t *buf, size_t len)
 	return size;
 }
 
+/* Byte sum of the 36-byte ACPI 2.0 RSDP. */
+static uint8_t rsdp_sum(const uint8_t *p)
+{
+	uint8_t s = 0;
+
+	for (int i = 0; i < 36; i++)
+		s = (uint8_t)(s + p[i]);
+	return s;
+}
+
 static void test_missing_files(void **state)
 {
 	struct ram r;
@@ -176,6 +186,9 @@ static void test_elf_guest(void **state)
 	assert_memory_equal(r.p + BOOT_MPTABLE_GPA, "_MP_", 4);
 	assert_memory_equal(r.p + BOOT_MPTABLE_GPA + 16, "PCMP", 4);
 	assert_int_equal(r.p[BOOT_MPTABLE_GPA + 16 + 34], 2 + 2 + 15 + 2); /* entry count */
+	/* ACPI tables where a scan of the BIOS area finds them */
+	assert_memory_equal(r.p + ACPI_TABLES_GPA, "RSD PTR ", 8);
+	assert_int_equal(rsdp_sum(r.p + ACPI_TABLES_GPA), 0);
 
 	/* an initrd with an ELF kernel is refused */
 	assert_int_equal(
@@ -202,6 +215,12 @@ static void test_bad_args(void **state)
 	assert_non_null(strstr(err, "--cpus"));
 	assert_int_equal(boot_load_kernel(path, NULL, NULL, 256, &r.gm, &be, err, sizeof(err)),
 			 -EINVAL);
+	/* APIC ids 0..253 + the I/O APIC's: the ACPI limit */
+	assert_int_equal(boot_load_kernel(path, NULL, NULL, 255, &r.gm, &be, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "--cpus 255: must be 1..254");
+	assert_int_equal(boot_load_kernel(path, NULL, NULL, 254, &r.gm, &be, err, sizeof(err)), 0);
+	assert_int_equal(r.p[ACPI_TABLES_GPA + 15], 2); /* RSDP revision */
 	/* RAM that does not cover the first MiB */
 	gm_init(&high_only);
 	assert_int_equal(gm_region_add(&high_only, 0, sizeof(low), low), 0);
@@ -249,7 +268,21 @@ static void test_bzimage_with_initrd(void **state)
 	/* e820 derived from guest RAM: 64 MiB, nothing above 4 GiB */
 	assert_int_equal(bp->e820_entries, 3);
 	assert_int_equal(bp->e820_table[2].addr + bp->e820_table[2].size, 64 * MIB);
+	/* protocol 2.15: the zero page points at the RSDP */
+	assert_int_equal(bp->acpi_rsdp_addr, ACPI_TABLES_GPA);
+	assert_memory_equal(r.p + ACPI_TABLES_GPA, "RSD PTR ", 8);
+	assert_int_equal(rsdp_sum(r.p + ACPI_TABLES_GPA), 0);
 	unlink(ipath);
+
+	/* protocol 2.13 has no acpi_rsdp_addr: left 0, the kernel scans */
+	img[0x206] = 0x0d;
+	unlink(kpath);
+	tmpfile_with(kpath, img, n);
+	memset(r.p + ACPI_TABLES_GPA, 0, 64);
+	assert_int_equal(boot_load_kernel(kpath, NULL, NULL, 2, &r.gm, &be, err, sizeof(err)), 0);
+	assert_int_equal(bp->hdr.version, 0x20d);
+	assert_int_equal(bp->acpi_rsdp_addr, 0);
+	assert_memory_equal(r.p + ACPI_TABLES_GPA, "RSD PTR ", 8);
 
 	/* a missing initrd names the option */
 	assert_int_equal(
@@ -291,6 +324,8 @@ static void test_debian_kernel(void **state)
 	assert_memory_equal(&bp->hdr.header, "HdrS", 4);
 	assert_true(bp->hdr.version >= 0x20f);
 	assert_int_equal(bp->hdr.cmd_line_ptr, BOOT_CMDLINE_GPA);
+	assert_int_equal(bp->acpi_rsdp_addr, ACPI_TABLES_GPA);
+	assert_memory_equal(r.p + ACPI_TABLES_GPA, "RSD PTR ", 8);
 	ram_free(&r);
 }
 

@@ -1,0 +1,74 @@
+/* Minimal hardware-reduced ACPI tables (ACPI 6.5) for a guest booted
+ * without firmware: RSDP -> XSDT/RSDT -> FADT (-> DSDT) + MADT.  The MADT
+ * lists the CPUs and the I/O APIC; the DSDT holds only \_S5_, so that Linux
+ * powers off by writing the FADT's sleep control register, an I/O port the
+ * VMM traps (see the contract below). */
+#ifndef KVMLAB_BOOT_ACPI_H
+#define KVMLAB_BOOT_ACPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* APIC IDs 0..ncpus-1 plus the I/O APIC id must stay below the xAPIC
+ * broadcast id 0xFF. */
+#define ACPI_MAX_CPUS	 254
+#define ACPI_LAPIC_ADDR	 0xFEE00000U
+#define ACPI_IOAPIC_ADDR 0xFEC00000U
+/* Upper bound of acpi_size() for any valid ncpus. */
+#define ACPI_MAX_BYTES 4096
+
+/* FADT RESET_REG (RESET_REG_SUP is set): the i8042 pulse-reset command,
+ * so an ACPI reboot lands on the keyboard controller's reset port. */
+#define ACPI_RESET_PORT	 0x64
+#define ACPI_RESET_VALUE 0xFE
+
+/* Sleep control/status register contract (ACPI 6.5 sec. 4.8.3.7), one byte
+ * each.  To power off Linux first writes ACPI_SLP_WAK_STS to the status
+ * port (clear wake status: ignore it), then writes
+ * (SLP_TYP << 2) | SLP_EN to the control port, with SLP_TYP taken from the
+ * first element of \_S5_ (ACPI_S5_SLP_TYP), i.e. ACPI_S5_POWEROFF_VALUE;
+ * then it polls the status port until ACPI_SLP_WAK_STS is set, so the VMM
+ * must stop the guest on that write.  acpi_sleep_ctl_is_poweroff() decodes
+ * a control write. */
+#define ACPI_SLP_TYP_SHIFT     2
+#define ACPI_SLP_TYP_MASK      0x1C
+#define ACPI_SLP_EN	       0x20
+#define ACPI_SLP_WAK_STS       0x80
+#define ACPI_S5_SLP_TYP	       5
+#define ACPI_S5_POWEROFF_VALUE ((ACPI_S5_SLP_TYP << ACPI_SLP_TYP_SHIFT) | ACPI_SLP_EN) /* 0x34 */
+
+struct acpi_config {
+	unsigned ncpus;		 /* 1..ACPI_MAX_CPUS; APIC id = index, CPU 0 boots */
+	uint64_t ioapic_addr;	 /* below 4 GiB, normally ACPI_IOAPIC_ADDR */
+	uint8_t ioapic_id;	 /* >= ncpus and != 0xFF; normally ncpus */
+	uint16_t sleep_ctl_port; /* FADT SLEEP_CONTROL_REG, nonzero */
+	uint16_t sleep_sts_port; /* FADT SLEEP_STATUS_REG, nonzero */
+};
+
+/* Bytes acpi_build needs for ncpus CPUs (at most ACPI_MAX_BYTES), or 0 if
+ * ncpus is not in 1..ACPI_MAX_CPUS. */
+size_t acpi_size(unsigned ncpus);
+
+/* Build the tables in buf, which will live at guest address buf_gpa
+ * (16-byte aligned; the whole block below 4 GiB): the RSDP (revision 2)
+ * first, so *rsdp_gpa = buf_gpa, then XSDT and RSDT (both listing FADT and
+ * MADT), FADT (revision 6.5, HW_REDUCED_ACPI, DSDT and X_DSDT, sleep
+ * control/status registers as 8-bit system I/O at cfg's ports, RESET_REG),
+ * DSDT (\_S5_ = Package {5, 5, 0, 0}) and MADT (PCAT_COMPAT, one enabled
+ * local APIC per CPU, the I/O APIC with GSI base 0, ISA IRQ 0 -> GSI 2
+ * edge/high, local APIC NMI on LINT1 of every CPU).  Every checksum is
+ * filled; bytes of buf past acpi_size(cfg->ncpus) are not touched.
+ * Returns the bytes written, -EINVAL for a bad cfg (ncpus, an I/O APIC id
+ * that is 0xFF or a CPU's, an I/O APIC address at or above 4 GiB, a zero
+ * port) or buf_gpa (unaligned, or the block not below 4 GiB), -ENOSPC if
+ * len < acpi_size(cfg->ncpus). */
+int acpi_build(uint8_t *buf, size_t len, uint64_t buf_gpa, const struct acpi_config *cfg,
+	       uint64_t *rsdp_gpa);
+
+/* Whether a byte the guest wrote to the sleep control port requests S5
+ * (power off): SLP_EN set and SLP_TYP == ACPI_S5_SLP_TYP; other bits are
+ * ignored. */
+bool acpi_sleep_ctl_is_poweroff(uint8_t value);
+
+#endif
