@@ -13,6 +13,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "boot/layout.h"
 #include "boot/loader.h"
 #include "vmm/clock.h"
 #include "vmm/cpuid.h"
@@ -140,6 +141,7 @@ static int register_devices(struct vm *vm)
 	const struct irq_line com1 = {.set_level = isa_irq_set, .opaque = vm, .gsi = PC_IRQ_COM1};
 
 	vm->i8042 = (struct i8042){.reset = guest_reset, .ctx = vm};
+	vm->acpi_pm = (struct acpi_pm){.poweroff = guest_reset, .ctx = vm};
 	r = uart_init(&vm->uart, vm->serial_fd, &com1);
 	if (!r)
 		r = bus_register(&vm->pio, UART_COM1_BASE, UART_NR_REGS, &uart_ops, &vm->uart);
@@ -147,6 +149,9 @@ static int register_devices(struct vm *vm)
 		r = bus_register(&vm->pio, DEBUG_EXIT_PORT, 1, &debug_exit_ops, &vm->debug_exit);
 	if (!r)
 		r = bus_register(&vm->pio, BOOT_MARKER_PORT, 1, &boot_marker_ops, &vm->marker);
+	if (!r)
+		r = bus_register(&vm->pio, ACPI_SLEEP_CTL_PORT, ACPI_PM_LEN, &acpi_pm_ops,
+				 &vm->acpi_pm);
 	if (!r)
 		r = bus_register(&vm->pio, I8042_DATA_PORT, 1, &i8042_data_ops, &vm->i8042);
 	if (!r)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "mem/guest_mem.h"
+#include "vmm/acpi_pm.h"
 #include "vmm/boot_marker.h"
 #include "vmm/bus.h"
 #include "vmm/cli.h"
@@ -33,6 +34,7 @@ struct vm {
 	struct uart uart;
 	struct debug_exit debug_exit;
 	struct i8042 i8042;
+	struct acpi_pm acpi_pm;
 	struct boot_marker marker;
 	struct stopwatch stopwatch;
 	struct vcpu *vcpus;

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "boot/acpi.h"
+#include "vmm/acpi_pm.h"
 #include "vmm/i8042.h"
 #include "vmm/pc_irq.h"
 
@@ -75,11 +77,39 @@ static void test_i8042(void **state)
 	assert_int_equal(k.resets, 1);
 }
 
+static int offs;
+static void on_poweroff(void *ctx)
+{
+	(void)ctx;
+	offs++;
+}
+
+static void test_acpi_pm(void **state)
+{
+	struct acpi_pm pm = {.poweroff = on_poweroff};
+	uint8_t v;
+	(void)state;
+	v = ACPI_S5_POWEROFF_VALUE;
+	acpi_pm_ops.write(&pm, 1, &v, 1); /* the status register: no */
+	assert_int_equal(offs, 0);
+	v = (3 << 2) | 0x20; /* S3 with SLP_EN: not a power-off */
+	acpi_pm_ops.write(&pm, 0, &v, 1);
+	assert_int_equal(offs, 0);
+	v = 5 << 2; /* S5 without SLP_EN */
+	acpi_pm_ops.write(&pm, 0, &v, 1);
+	assert_int_equal(offs, 0);
+	v = (5 << 2) | 0x20;
+	acpi_pm_ops.write(&pm, 0, &v, 1);
+	assert_int_equal(offs, 1);
+	assert_int_equal(pm.poweroffs, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_routing),
 		cmocka_unit_test(test_i8042),
+		cmocka_unit_test(test_acpi_pm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
