@@ -16,7 +16,7 @@
 #define XSDT_LEN	(HDR_LEN + 2 * 8)
 #define RSDT_LEN	(HDR_LEN + 2 * 4)
 #define FADT_LEN	276 /* revision 6: up to the hypervisor vendor identity */
-#define DSDT_LEN	(HDR_LEN + sizeof(s5_aml))
+#define DSDT_LEN	(HDR_LEN + sizeof(s5_aml) + sizeof(com1_aml))
 #define MADT_HDR_LEN	(HDR_LEN + 8) /* + local APIC address, flags */
 #define MADT_LAPIC_LEN	8
 #define MADT_IOAPIC_LEN 12
@@ -114,7 +114,38 @@ static const uint8_t s5_aml[] = {
 };
 /* clang-format on */
 
+/* \_SB.COM1: the 16550A at 0x3F8, IRQ 4, as a PNP0501 device.  With
+ * hardware-reduced ACPI Linux sets up no legacy PIC and maps no ISA IRQ by
+ * itself; the 8250 PNP driver maps IRQ 4 through the IOAPIC from this _CRS.
+ *   Scope (\_SB) { Device (COM1) { Name (_HID, EisaId ("PNP0501"))
+ *     Name (_UID, 0) Name (_CRS, ResourceTemplate () {
+ *       IO (Decode16, 0x3F8, 0x3F8, 1, 8) IRQNoFlags () {4} }) } } */
+/* clang-format off */
+static const uint8_t com1_aml[] = {
+	0x10,			/* ScopeOp */
+	0x33,			/* PkgLength: 51 bytes, this byte to the end */
+	'\\', '_', 'S', 'B', '_',	/* NameString: root prefix + "_SB_" */
+	0x5B, 0x82,		/* DeviceOp (ExtOpPrefix 0x5B, 0x82) */
+	0x2B,			/* PkgLength: 43 bytes, this byte to the end */
+	'C', 'O', 'M', '1',	/* NameSeg */
+	0x08, '_', 'H', 'I', 'D', /* NameOp "_HID" */
+	0x0C, 0x41, 0xD0, 0x05, 0x01, /* DWordPrefix: EisaId("PNP0501") = 0x0105D041 */
+	0x08, '_', 'U', 'I', 'D', /* NameOp "_UID" */
+	0x00,			/* ZeroOp */
+	0x08, '_', 'C', 'R', 'S', /* NameOp "_CRS" */
+	0x11,			/* BufferOp */
+	0x10,			/* PkgLength: 16 bytes, this byte to the end */
+	0x0A, 0x0D,		/* BufferSize: BytePrefix 13 */
+	0x47, 0x01,		/* I/O port descriptor, 16-bit decode */
+	0xF8, 0x03, 0xF8, 0x03,	/* minimum and maximum base 0x3F8 */
+	0x01, 0x08,		/* alignment 1, length 8 */
+	0x22, 0x10, 0x00,	/* IRQ descriptor (no flags: edge, active high), mask: IRQ 4 */
+	0x79, 0x00,		/* End tag, checksum 0 (none) */
+};
+/* clang-format on */
+
 static_assert(sizeof(s5_aml) - 6 == 8, "PkgLength counts from itself to the end");
+static_assert(sizeof(com1_aml) - 1 == 0x33, "Scope PkgLength");
 static_assert(OFF_MADT + MADT_LEN(ACPI_MAX_CPUS) <= ACPI_MAX_BYTES, "ACPI_MAX_BYTES too small");
 static_assert(ACPI_S5_POWEROFF_VALUE == 0x34, "S5 sleep control value");
 static_assert(FADT_SLEEP_STATUS_REG == FADT_SLEEP_CONTROL_REG + GAS_LEN, "FADT layout");
@@ -233,6 +264,7 @@ static void build_dsdt(uint8_t *d)
 {
 	put_header(d, "DSDT", DSDT_LEN, DSDT_REVISION);
 	memcpy(d + HDR_LEN, s5_aml, sizeof(s5_aml));
+	memcpy(d + HDR_LEN + sizeof(s5_aml), com1_aml, sizeof(com1_aml));
 	seal(d, DSDT_LEN);
 }
 
