@@ -58,6 +58,11 @@
 #define ACPI_SLEEP_CTL_PORT 0x600
 #define ACPI_SLEEP_STS_PORT 0x601
 
+/* The x86 reset vector (real mode F000:FFF0).  Linux reboots through it
+ * (its "BIOS" method, chosen for hardware-reduced ACPI without EFI); the
+ * loader puts a stub there that resets through the i8042 (boot/loader.c). */
+#define BOOT_RESET_VECTOR_GPA 0xFFFF0ULL
+
 /* e820: RAM is [0, BOOT_LOW_RAM_END), reserved is [BOOT_LOW_RAM_END,
  * BOOT_HIGH_START), RAM again from BOOT_HIGH_START. */
 #define BOOT_LOW_RAM_END 0x9FC00ULL
@@ -83,5 +88,9 @@ static_assert(ACPI_TABLES_GPA >= BOOT_LOW_RAM_END &&
 static_assert(ACPI_TABLES_GPA >= 0xE0000ULL && (ACPI_TABLES_GPA & 0xf) == 0,
 	      "RSDP outside the BIOS area Linux scans");
 static_assert(ACPI_SLEEP_CTL_PORT != ACPI_SLEEP_STS_PORT, "distinct sleep ports");
+static_assert(ACPI_TABLES_GPA + ACPI_TABLES_MAX <= BOOT_RESET_VECTOR_GPA,
+	      "ACPI overlaps reset vector");
+static_assert(BOOT_RESET_VECTOR_GPA + 16 == BOOT_HIGH_START,
+	      "reset vector is 16 bytes below 1 MiB");
 
 #endif

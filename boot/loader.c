@@ -36,6 +36,21 @@ static_assert(MPTABLE_FLOAT_LEN + MPTABLE_HDR_LEN + MPTABLE_MAX_CPUS * MPTABLE_C
 static_assert(ACPI_MAX_BYTES <= ACPI_TABLES_MAX, "ACPI tables exceed ACPI_TABLES_MAX");
 static_assert(offsetof(struct boot_params, acpi_rsdp_addr) == 0x070, "acpi_rsdp_addr offset");
 
+/* Real-mode code for the reset vector.  Without firmware nothing else is
+ * there, and Linux with hardware-reduced ACPI and no EFI reboots by jumping
+ * to it (reboot_type BOOT_EFI, which falls through to BOOT_BIOS), so it asks
+ * the i8042 for a reset, which the VMM turns into its reboot handling. */
+/* clang-format off */
+static const uint8_t reset_stub[] = {
+	0xB0, ACPI_RESET_VALUE,	/* mov al, 0xFE */
+	0xE6, ACPI_RESET_PORT,	/* out 0x64, al: i8042 pulse reset */
+	0xF4,			/* 1: hlt */
+	0xEB, 0xFD,		/* jmp 1b */
+};
+/* clang-format on */
+
+static_assert(sizeof(reset_stub) <= BOOT_HIGH_START - BOOT_RESET_VECTOR_GPA, "reset stub size");
+
 static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -166,9 +181,10 @@ static int load_linux(const char *kpath, const uint8_t *k, size_t ksize, const c
 	return 0;
 }
 
-/* GDT, page tables, MP table and ACPI tables for either kind of kernel
- * (harmless for ELF guests: the ACPI tables sit in the reserved BIOS area,
- * where a guest that wants them finds the RSDP by scanning).  For Linux
+/* GDT, page tables, MP table, ACPI tables and the reset-vector stub for
+ * either kind of kernel (harmless for ELF guests: the ACPI tables sit in the
+ * reserved BIOS area, where a guest that wants them finds the RSDP by
+ * scanning).  For Linux
  * kernels with boot protocol proto >= 2.14 (0 for ELF) the zero page also
  * gets the RSDP address, so the kernel need not scan. */
 static int write_structures(unsigned ncpus, uint16_t proto, const struct guest_mem *gm,
@@ -216,6 +232,8 @@ static int write_structures(unsigned ncpus, uint16_t proto, const struct guest_m
 	if (rc >= 0 && out->is_linux && proto >= PROTO_ACPI_RSDP)
 		rc = gm_write(gm, BOOT_ZERO_PAGE_GPA + offsetof(struct boot_params, acpi_rsdp_addr),
 			      &rsdp, sizeof(rsdp));
+	if (rc >= 0)
+		rc = gm_write(gm, BOOT_RESET_VECTOR_GPA, reset_stub, sizeof(reset_stub));
 	free(buf);
 	if (rc < 0)
 		return fail(rc, err, errlen,

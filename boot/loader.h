@@ -33,7 +33,8 @@ struct boot_entry {
  * BOOT_PT_MAX_MAP) at BOOT_PT_GPA, the MP table for ncpus CPUs (1..254) at
  * BOOT_MPTABLE_GPA and the ACPI tables (boot/acpi.h) at ACPI_TABLES_GPA,
  * whose RSDP address also goes into a Linux zero page (boot protocol
- * >= 2.14), and fill *out (rsp = BOOT_STACK_TOP).  ELF kernels take
+ * >= 2.14), a stub at the reset vector BOOT_RESET_VECTOR_GPA that resets
+ * through the i8042, and fill *out (rsp = BOOT_STACK_TOP).  ELF kernels take
  * no initrd; their cmdline goes to BOOT_CMDLINE_GPA.  Requires gm to cover [0, BOOT_HIGH_START).
  * Returns 0, or a negative errno with a message naming the option and file
  * in err (errlen bytes): the open/read errno, -EFBIG for a kernel over

@@ -96,7 +96,7 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 	} else if (!strcmp(name, "--cpus")) {
 		r = parse_uint(v, 1, CLI_MAX_CPUS, &n);
 		if (r)
-			return fail(err, errlen, "--cpus: '%s' is not a number from 1 to 255%s", v,
+			return fail(err, errlen, "--cpus: '%s' is not a number from 1 to 254%s", v,
 				    "");
 		c->cpus = (unsigned int)n;
 	} else if (!strcmp(name, "--serial")) {

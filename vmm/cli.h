@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CLI_MAX_CPUS	255
+#define CLI_MAX_CPUS	254
 #define CLI_DEFAULT_MEM (512ull << 20)
 #define CLI_MIN_MEM	(2ull << 20)
 

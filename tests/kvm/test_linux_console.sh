@@ -17,7 +17,7 @@ mkfifo "$TMP/in"
 "$KVMLAB" run --memory 256M <"$TMP/in" >"$TMP/inter.out" 2>"$TMP/inter.err" &
 pid=$!
 exec 3>"$TMP/in"
-if wait_for "$TMP/inter.out" '# ?$' 240; then
+if wait_for "$TMP/inter.out" 'kvmlab:[^ ]*# ' 240; then
 	ok "interactive: shell prompt seen"
 else
 	bad "interactive: no shell prompt"

@@ -107,9 +107,13 @@ static void check_fadt(const uint8_t *f, size_t n)
 	assert_int_equal(d[8], 2); /* 64-bit AML integers */
 	assert_memory_equal(d + 36, s5_aml, sizeof(s5_aml));
 	/* then Scope (\_SB) { Device (COM1) { _HID PNP0501, _CRS IO 0x3F8/8, IRQ 4 } } */
-	assert_memory_equal(d + 36 + sizeof(s5_aml), "\x10\x33\\_SB_\x5b\x82\x2b" "COM1", 14);
+	assert_memory_equal(d + 36 + sizeof(s5_aml),
+			    "\x10\x33\\_SB_\x5b\x82\x2b"
+			    "COM1",
+			    14);
 	assert_memory_equal(d + 36 + sizeof(s5_aml) + 14, "\x08_HID\x0c\x41\xd0\x05\x01", 10);
-	assert_memory_equal(d + 36 + sizeof(s5_aml) + 39, "\x47\x01\xf8\x03\xf8\x03\x01\x08\x22\x10\x00\x79\x00", 13);
+	assert_memory_equal(d + 36 + sizeof(s5_aml) + 39,
+			    "\x47\x01\xf8\x03\xf8\x03\x01\x08\x22\x10\x00\x79\x00", 13);
 	/* sleep control/status: 8-bit system I/O at the configured ports */
 	check_gas_io8(f + 244, CTL_PORT);
 	check_gas_io8(f + 256, STS_PORT);

@@ -117,7 +117,7 @@ static void test_refusals(void **state)
 	REFUSE("--memory", "run", "--memory", "1K");
 	REFUSE("--memory", "run", "--memory");
 	REFUSE("--cpus", "run", "--cpus", "0");
-	REFUSE("--cpus", "run", "--cpus", "256");
+	REFUSE("--cpus", "run", "--cpus", "255");
 	REFUSE("--cpus", "run", "--cpus=two");
 	REFUSE("--serial", "run", "--serial", "tcp");
 	REFUSE("--serial", "run", "--serial", "file=");

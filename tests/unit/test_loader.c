@@ -189,6 +189,8 @@ static void test_elf_guest(void **state)
 	/* ACPI tables where a scan of the BIOS area finds them */
 	assert_memory_equal(r.p + ACPI_TABLES_GPA, "RSD PTR ", 8);
 	assert_int_equal(rsdp_sum(r.p + ACPI_TABLES_GPA), 0);
+	/* reset vector: mov al, 0xfe; out 0x64, al; hlt; jmp back to the hlt */
+	assert_memory_equal(r.p + BOOT_RESET_VECTOR_GPA, "\xb0\xfe\xe6\x64\xf4\xeb\xfd", 7);
 
 	/* an initrd with an ELF kernel is refused */
 	assert_int_equal(
