@@ -7,7 +7,7 @@
 # 1 vCPU: memory, exact cmdline, and the command's status becomes kvmlab's.
 CMDLINE="console=ttyS0 quiet panic=-1 kvmlab.test=xyz"
 run_vm l1 run --cpus 1 --memory 256M --cmdline "$CMDLINE" --trace boot -- \
-	sh -c 'echo cpus=$(grep -c ^processor /proc/cpuinfo); grep MemTotal /proc/meminfo; echo "cmdline=$(cat /proc/cmdline)"; exit 7'
+	sh -c 'echo cpus=$(grep -c ^processor /proc/cpuinfo); grep MemTotal /proc/meminfo; echo "cmdline=$(cat /proc/cmdline)"; echo "kvmclock=$(dmesg | grep -c "kvm-clock: Using msrs")"; echo "pitcal=$(dmesg | grep -c "TSC calibration using PIT")"; echo "hv=$(grep -c "^flags.* hypervisor" /proc/cpuinfo)"; exit 7'
 expect_status l1 7
 expect_grep l1 out '^cpus=1'
 mem=$(sed -n 's/^MemTotal: *\([0-9]*\) kB.*/\1/p' "$TMP/l1.out" | tr -d '\r')
@@ -20,6 +20,11 @@ fi
 # /proc/cmdline = what we gave, plus the encoded command kvmlab appends
 expect_grep l1 out "^cmdline=$CMDLINE kvmlab.cmd=[0-9a-f]+"
 expect_grep l1 err 'boot +[0-9.]+ ms  marker 2$'
+# PV features from the hypervisor leaves: kvm-clock gives the TSC frequency,
+# so the guest does not calibrate it against the PIT
+expect_grep l1 out '^kvmclock=1'
+expect_grep l1 out '^pitcal=0'
+expect_grep l1 out '^hv=1'
 
 # SMP: every vCPU comes online
 for n in 2 4; do
