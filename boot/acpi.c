@@ -4,6 +4,8 @@
  * Structure) and chapter 20 (AML encoding). */
 #include "boot/acpi.h"
 
+#include "boot/bytes.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <string.h>
@@ -150,33 +152,6 @@ static_assert(OFF_MADT + MADT_LEN(ACPI_MAX_CPUS) <= ACPI_MAX_BYTES, "ACPI_MAX_BY
 static_assert(ACPI_S5_POWEROFF_VALUE == 0x34, "S5 sleep control value");
 static_assert(FADT_SLEEP_STATUS_REG == FADT_SLEEP_CONTROL_REG + GAS_LEN, "FADT layout");
 static_assert(FADT_HYPERVISOR_VENDOR + 8 == FADT_LEN, "FADT layout");
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint8_t checksum(const uint8_t *p, size_t len)
-{
-	uint8_t sum = 0;
-
-	for (size_t i = 0; i < len; i++)
-		sum = (uint8_t)(sum + p[i]);
-	return (uint8_t)-sum;
-}
 
 /* The 36-byte header every table but the RSDP starts with; the checksum
  * (byte 9) is filled by seal() once the body is written. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "boot/errmsg.h"
 #include "boot/layout.h"
 
 #define HDR_OFF	    0x1f1 /* struct setup_header inside the file/zero page */
@@ -26,21 +27,6 @@ static_assert(offsetof(struct boot_params, e820_table) == 0x2d0, "e820 table off
 static_assert(offsetof(struct setup_header, header) == MAGIC_OFF - HDR_OFF, "HdrS offset");
 static_assert(offsetof(struct setup_header, init_size) == 0x260 - HDR_OFF, "init_size");
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 int bzimage_parse(const uint8_t *file, size_t size, struct bzimage_info *info, char *err,
 		  size_t errlen)
 {
@@ -49,13 +35,14 @@ int bzimage_parse(const uint8_t *file, size_t size, struct bzimage_info *info, c
 	unsigned sects;
 
 	if (size < MAGIC_OFF + 4 || memcmp(file + MAGIC_OFF, "HdrS", 4) != 0) {
-		fail(err, errlen, "no bzImage HdrS signature");
+		boot_err(-EINVAL, err, errlen, "no bzImage HdrS signature");
 		return -ENOEXEC;
 	}
 	/* the header ends at 0x202 + the jump offset byte at 0x201 */
 	hdr_end = MAGIC_OFF + (uint64_t)file[0x201];
 	if (hdr_end > size)
-		return fail(err, errlen, "setup header truncated (file is %zu bytes)", size);
+		return boot_err(-EINVAL, err, errlen, "setup header truncated (file is %zu bytes)",
+				size);
 	memset(&h, 0, sizeof(h));
 	memset(info, 0, sizeof(*info));
 	info->hdr_len = hdr_end - HDR_OFF;
@@ -65,34 +52,39 @@ int bzimage_parse(const uint8_t *file, size_t size, struct bzimage_info *info, c
 
 	info->version = h.version;
 	if (h.version < 0x206)
-		return fail(err, errlen, "boot protocol %u.%02u is too old (need 2.06 or later)",
-			    h.version >> 8, h.version & 0xff);
+		return boot_err(-EINVAL, err, errlen,
+				"boot protocol %u.%02u is too old (need 2.06 or later)",
+				h.version >> 8, h.version & 0xff);
 	info->loadflags = h.loadflags;
 	if (!(h.loadflags & LOADED_HIGH))
-		return fail(err, errlen, "kernel is not LOADED_HIGH (old zImage format)");
+		return boot_err(-EINVAL, err, errlen,
+				"kernel is not LOADED_HIGH (old zImage format)");
 	info->xloadflags = h.version >= 0x20c ? h.xloadflags : 0;
 	if (!(info->xloadflags & XLF_KERNEL_64))
-		return fail(err, errlen, "kernel has no 64-bit entry point (XLF_KERNEL_64 unset)");
+		return boot_err(-EINVAL, err, errlen,
+				"kernel has no 64-bit entry point (XLF_KERNEL_64 unset)");
 
 	sects = h.setup_sects ? h.setup_sects : 4;
 	info->setup_sects = (uint8_t)sects;
 	setup_size = (uint64_t)(sects + 1) * SECTOR;
 	if (setup_size >= size)
-		return fail(err, errlen, "file ends inside the real-mode setup (%zu < %llu bytes)",
-			    size, (unsigned long long)setup_size + 1);
+		return boot_err(-EINVAL, err, errlen,
+				"file ends inside the real-mode setup (%zu < %llu bytes)", size,
+				(unsigned long long)setup_size + 1);
 	info->kernel_offset = setup_size;
 	info->kernel_size = size - setup_size;
 	sys_bytes = (uint64_t)h.syssize * 16;
 	if (sys_bytes > info->kernel_size)
-		return fail(err, errlen, "file truncated: kernel is %llu bytes, header says %llu",
-			    (unsigned long long)info->kernel_size, (unsigned long long)sys_bytes);
+		return boot_err(
+		    -EINVAL, err, errlen, "file truncated: kernel is %llu bytes, header says %llu",
+		    (unsigned long long)info->kernel_size, (unsigned long long)sys_bytes);
 
 	info->relocatable = h.relocatable_kernel;
 	info->kernel_alignment = h.kernel_alignment;
 	if (info->relocatable &&
 	    (h.kernel_alignment == 0 || (h.kernel_alignment & (h.kernel_alignment - 1)) != 0))
-		return fail(err, errlen, "kernel_alignment 0x%x is not a power of two",
-			    h.kernel_alignment);
+		return boot_err(-EINVAL, err, errlen, "kernel_alignment 0x%x is not a power of two",
+				h.kernel_alignment);
 	info->pref_address = h.version >= 0x20a ? h.pref_address : BOOT_HIGH_START;
 	info->init_size = h.version >= 0x20a ? h.init_size : 0;
 	info->initrd_addr_max = h.initrd_addr_max ? h.initrd_addr_max : 0x37ffffff;
@@ -177,15 +169,17 @@ static uint64_t load_address(const struct bzimage_info *info, char *err, size_t 
 
 	if (!info->relocatable) {
 		if (base < BOOT_HIGH_START)
-			fail(err, errlen, "non-relocatable kernel wants address 0x%llx below 1 MiB",
-			     (unsigned long long)base);
+			boot_err(-EINVAL, err, errlen,
+				 "non-relocatable kernel wants address 0x%llx below 1 MiB",
+				 (unsigned long long)base);
 		return base < BOOT_HIGH_START ? 0 : base;
 	}
 	if (base < BOOT_HIGH_START)
 		base = BOOT_HIGH_START;
 	if (__builtin_add_overflow(base, align - 1, &load) || load >= GIB4) {
-		fail(err, errlen, "kernel pref_address 0x%llx is not loadable below 4 GiB",
-		     (unsigned long long)info->pref_address);
+		boot_err(-EINVAL, err, errlen,
+			 "kernel pref_address 0x%llx is not loadable below 4 GiB",
+			 (unsigned long long)info->pref_address);
 		return 0;
 	}
 	return load & ~(align - 1);
@@ -202,14 +196,14 @@ int bzimage_load(const uint8_t *file, size_t size, const struct bzimage_info *in
 	uint64_t load, need, kend, limit;
 
 	if (info->kernel_offset > size || info->kernel_size > size - info->kernel_offset)
-		return fail(err, errlen, "bzImage info does not match the file");
+		return boot_err(-EINVAL, err, errlen, "bzImage info does not match the file");
 	if (opts->e820_nr < 0 || opts->e820_nr > E820_MAX_ENTRIES_ZEROPAGE)
-		return fail(err, errlen, "%d e820 entries (zero page holds %d)", opts->e820_nr,
-			    E820_MAX_ENTRIES_ZEROPAGE);
+		return boot_err(-EINVAL, err, errlen, "%d e820 entries (zero page holds %d)",
+				opts->e820_nr, E820_MAX_ENTRIES_ZEROPAGE);
 	if (gm_iov(gm, BOOT_ZERO_PAGE_GPA, BOOT_ZERO_PAGE_LEN, iov, GM_MAX_REGIONS) < 0 ||
 	    gm_iov(gm, BOOT_CMDLINE_GPA, BOOT_CMDLINE_MAX, iov, GM_MAX_REGIONS) < 0)
-		return fail(err, errlen,
-			    "--memory too small: the boot area below 1 MiB is not RAM");
+		return boot_err(-EINVAL, err, errlen,
+				"--memory too small: the boot area below 1 MiB is not RAM");
 	memset(out, 0, sizeof(*out));
 
 	load = load_address(info, err, errlen);
@@ -218,8 +212,8 @@ int bzimage_load(const uint8_t *file, size_t size, const struct bzimage_info *in
 	need = info->init_size > info->kernel_size ? info->init_size : info->kernel_size;
 	if (__builtin_add_overflow(load, need, &kend) ||
 	    gm_iov(gm, load, need, iov, GM_MAX_REGIONS) < 0)
-		return fail(
-		    err, errlen,
+		return boot_err(
+		    -EINVAL, err, errlen,
 		    "--memory too small for kernel (needs %llu MiB: 0x%llx bytes at 0x%llx)",
 		    (unsigned long long)((kend + MIB - 1) / MIB), (unsigned long long)need,
 		    (unsigned long long)load);
@@ -227,8 +221,9 @@ int bzimage_load(const uint8_t *file, size_t size, const struct bzimage_info *in
 	cmdmax =
 	    info->cmdline_size < BOOT_CMDLINE_MAX - 1 ? info->cmdline_size : BOOT_CMDLINE_MAX - 1;
 	if (cmdlen > cmdmax)
-		return fail(err, errlen, "--cmdline is %zu bytes; this kernel accepts at most %zu",
-			    cmdlen, cmdmax);
+		return boot_err(-EINVAL, err, errlen,
+				"--cmdline is %zu bytes; this kernel accepts at most %zu", cmdlen,
+				cmdmax);
 
 	if (opts->initrd_size > 0) {
 		limit = (uint64_t)info->initrd_addr_max + 1;
@@ -237,10 +232,11 @@ int bzimage_load(const uint8_t *file, size_t size, const struct bzimage_info *in
 		out->initrd_size = opts->initrd_size;
 		out->initrd_addr = place_initrd(gm, opts, limit, load, kend, opts->initrd_size);
 		if (out->initrd_addr == 0)
-			return fail(err, errlen,
-				    "--initrd of %zu bytes does not fit in guest RAM below 0x%llx "
-				    "beside the kernel (increase --memory)",
-				    opts->initrd_size, (unsigned long long)limit);
+			return boot_err(
+			    -EINVAL, err, errlen,
+			    "--initrd of %zu bytes does not fit in guest RAM below 0x%llx "
+			    "beside the kernel (increase --memory)",
+			    opts->initrd_size, (unsigned long long)limit);
 	}
 	out->entry = load + ENTRY64_OFF;
 	out->rsi = BOOT_ZERO_PAGE_GPA;

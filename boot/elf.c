@@ -7,22 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "boot/errmsg.h"
 #include "boot/layout.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 bool elf_probe(const uint8_t *file, size_t size)
 {
@@ -34,23 +20,27 @@ static int check_header(const Elf64_Ehdr *eh, size_t size, char *err, size_t err
 	uint64_t phbytes, phend;
 
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
-		return fail(err, errlen, "not a 64-bit ELF (class %u)", eh->e_ident[EI_CLASS]);
+		return boot_err(-EINVAL, err, errlen, "not a 64-bit ELF (class %u)",
+				eh->e_ident[EI_CLASS]);
 	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
-		return fail(err, errlen, "not a little-endian ELF");
+		return boot_err(-EINVAL, err, errlen, "not a little-endian ELF");
 	if (eh->e_machine != EM_X86_64)
-		return fail(err, errlen, "ELF machine %u is not x86-64", eh->e_machine);
+		return boot_err(-EINVAL, err, errlen, "ELF machine %u is not x86-64",
+				eh->e_machine);
 	if (eh->e_type != ET_EXEC)
-		return fail(err, errlen, "ELF type %u is not an executable (ET_EXEC)", eh->e_type);
+		return boot_err(-EINVAL, err, errlen, "ELF type %u is not an executable (ET_EXEC)",
+				eh->e_type);
 	if (eh->e_phentsize != sizeof(Elf64_Phdr))
-		return fail(err, errlen, "ELF program header size %u, expected %zu",
-			    eh->e_phentsize, sizeof(Elf64_Phdr));
+		return boot_err(-EINVAL, err, errlen, "ELF program header size %u, expected %zu",
+				eh->e_phentsize, sizeof(Elf64_Phdr));
 	if (eh->e_phnum == 0 || eh->e_phnum == PN_XNUM)
-		return fail(err, errlen, "ELF has %s program headers",
-			    eh->e_phnum == 0 ? "no" : "extended-count");
+		return boot_err(-EINVAL, err, errlen, "ELF has %s program headers",
+				eh->e_phnum == 0 ? "no" : "extended-count");
 	phbytes = (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr);
 	if (__builtin_add_overflow(eh->e_phoff, phbytes, &phend) || phend > size)
-		return fail(err, errlen, "program headers [0x%llx+0x%llx] beyond end of file (%zu)",
-			    (unsigned long long)eh->e_phoff, (unsigned long long)phbytes, size);
+		return boot_err(-EINVAL, err, errlen,
+				"program headers [0x%llx+0x%llx] beyond end of file (%zu)",
+				(unsigned long long)eh->e_phoff, (unsigned long long)phbytes, size);
 	return 0;
 }
 
@@ -61,23 +51,25 @@ static int check_segment(unsigned i, const Elf64_Phdr *ph, size_t size, const st
 	uint64_t fend, mend;
 
 	if (__builtin_add_overflow(ph->p_offset, ph->p_filesz, &fend) || fend > size)
-		return fail(
-		    err, errlen, "segment %u file range [0x%llx+0x%llx] beyond end of file (%zu)",
-		    i, (unsigned long long)ph->p_offset, (unsigned long long)ph->p_filesz, size);
+		return boot_err(-EINVAL, err, errlen,
+				"segment %u file range [0x%llx+0x%llx] beyond end of file (%zu)", i,
+				(unsigned long long)ph->p_offset, (unsigned long long)ph->p_filesz,
+				size);
 	if (ph->p_filesz > ph->p_memsz)
-		return fail(err, errlen, "segment %u filesz 0x%llx > memsz 0x%llx", i,
-			    (unsigned long long)ph->p_filesz, (unsigned long long)ph->p_memsz);
+		return boot_err(-EINVAL, err, errlen, "segment %u filesz 0x%llx > memsz 0x%llx", i,
+				(unsigned long long)ph->p_filesz, (unsigned long long)ph->p_memsz);
 	if (__builtin_add_overflow(ph->p_paddr, ph->p_memsz, &mend))
-		return fail(err, errlen, "segment %u [0x%llx+0x%llx] wraps around", i,
-			    (unsigned long long)ph->p_paddr, (unsigned long long)ph->p_memsz);
+		return boot_err(-EINVAL, err, errlen, "segment %u [0x%llx+0x%llx] wraps around", i,
+				(unsigned long long)ph->p_paddr, (unsigned long long)ph->p_memsz);
 	if (ph->p_paddr < BOOT_HIGH_START)
-		return fail(err, errlen,
-			    "segment %u [0x%llx+0x%llx] overlaps the boot area below 0x%llx", i,
-			    (unsigned long long)ph->p_paddr, (unsigned long long)ph->p_memsz,
-			    BOOT_HIGH_START);
+		return boot_err(-EINVAL, err, errlen,
+				"segment %u [0x%llx+0x%llx] overlaps the boot area below 0x%llx", i,
+				(unsigned long long)ph->p_paddr, (unsigned long long)ph->p_memsz,
+				BOOT_HIGH_START);
 	if (gm_iov(gm, ph->p_paddr, ph->p_memsz, iov, GM_MAX_REGIONS) < 0)
-		return fail(err, errlen, "segment %u [0x%llx+0x%llx] outside guest RAM", i,
-			    (unsigned long long)ph->p_paddr, (unsigned long long)ph->p_memsz);
+		return boot_err(-EINVAL, err, errlen,
+				"segment %u [0x%llx+0x%llx] outside guest RAM", i,
+				(unsigned long long)ph->p_paddr, (unsigned long long)ph->p_memsz);
 	return 0;
 }
 
@@ -122,11 +114,11 @@ int elf_load(const uint8_t *file, size_t size, const struct guest_mem *gm, uint6
 	int rc;
 
 	if (!elf_probe(file, size)) {
-		fail(err, errlen, "no ELF magic");
+		boot_err(-EINVAL, err, errlen, "no ELF magic");
 		return -ENOEXEC;
 	}
 	if (size < sizeof(eh))
-		return fail(err, errlen, "truncated ELF header (%zu bytes)", size);
+		return boot_err(-EINVAL, err, errlen, "truncated ELF header (%zu bytes)", size);
 	memcpy(&eh, file, sizeof(eh));
 	rc = check_header(&eh, size, err, errlen);
 	if (rc < 0)
@@ -146,10 +138,11 @@ int elf_load(const uint8_t *file, size_t size, const struct guest_mem *gm, uint6
 			entry_ok = true;
 	}
 	if (nload == 0)
-		return fail(err, errlen, "ELF has no loadable segments");
+		return boot_err(-EINVAL, err, errlen, "ELF has no loadable segments");
 	if (!entry_ok)
-		return fail(err, errlen, "entry point 0x%llx is not inside a loaded segment",
-			    (unsigned long long)eh.e_entry);
+		return boot_err(-EINVAL, err, errlen,
+				"entry point 0x%llx is not inside a loaded segment",
+				(unsigned long long)eh.e_entry);
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph = phdr(file, &eh, i);
 

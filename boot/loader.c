@@ -15,6 +15,7 @@
 
 #include "boot/acpi.h"
 #include "boot/bzimage.h"
+#include "boot/errmsg.h"
 #include "boot/e820.h"
 #include "boot/elf.h"
 #include "boot/layout.h"
@@ -51,21 +52,6 @@ static const uint8_t reset_stub[] = {
 
 static_assert(sizeof(reset_stub) <= BOOT_HIGH_START - BOOT_RESET_VECTOR_GPA, "reset stub size");
 
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 /* Read all of path (a regular file of at most max bytes) into a malloc'd
  * buffer.  opt names the command-line option in errors. */
 static int read_file(const char *opt, const char *path, uint64_t max, uint8_t **data, size_t *size,
@@ -79,27 +65,27 @@ static int read_file(const char *opt, const char *path, uint64_t max, uint8_t **
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		return fail(rc, err, errlen, "%s %s: %s", opt, path, strerror(-rc));
+		return boot_err(rc, err, errlen, "%s %s: %s", opt, path, strerror(-rc));
 	}
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
 		close(fd);
-		return fail(rc, err, errlen, "%s %s: %s", opt, path, strerror(-rc));
+		return boot_err(rc, err, errlen, "%s %s: %s", opt, path, strerror(-rc));
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(-EINVAL, err, errlen, "%s %s: not a regular file", opt, path);
+		return boot_err(-EINVAL, err, errlen, "%s %s: not a regular file", opt, path);
 	}
 	if ((uint64_t)st.st_size > max) {
 		close(fd);
-		return fail(-EFBIG, err, errlen,
-			    "%s %s: file too large (%lld bytes, limit %llu MiB)", opt, path,
-			    (long long)st.st_size, (unsigned long long)(max >> 20));
+		return boot_err(-EFBIG, err, errlen,
+				"%s %s: file too large (%lld bytes, limit %llu MiB)", opt, path,
+				(long long)st.st_size, (unsigned long long)(max >> 20));
 	}
 	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!buf) {
 		close(fd);
-		return fail(-ENOMEM, err, errlen, "%s %s: out of memory", opt, path);
+		return boot_err(-ENOMEM, err, errlen, "%s %s: out of memory", opt, path);
 	}
 	while (got < (size_t)st.st_size) {
 		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
@@ -110,8 +96,8 @@ static int read_file(const char *opt, const char *path, uint64_t max, uint8_t **
 			rc = n < 0 ? -errno : -EIO;
 			close(fd);
 			free(buf);
-			return fail(rc, err, errlen, "%s %s: %s", opt, path,
-				    n < 0 ? strerror(-rc) : "file shrank while reading");
+			return boot_err(rc, err, errlen, "%s %s: %s", opt, path,
+					n < 0 ? strerror(-rc) : "file shrank while reading");
 		}
 		got += (size_t)n;
 	}
@@ -149,14 +135,14 @@ static int load_linux(const char *kpath, const uint8_t *k, size_t ksize, const c
 
 	rc = bzimage_parse(k, ksize, &info, why, sizeof(why));
 	if (rc < 0)
-		return fail(rc, err, errlen, "--kernel %s: %s", kpath, why);
+		return boot_err(rc, err, errlen, "--kernel %s: %s", kpath, why);
 	*proto = info.version;
 	if (below > GIB4)
 		below = GIB4;
 	rc = e820_build(e820, 8, below, above);
 	if (rc < 0)
-		return fail(rc, err, errlen,
-			    "--memory: cannot build an e820 map for this RAM layout");
+		return boot_err(rc, err, errlen,
+				"--memory: cannot build an e820 map for this RAM layout");
 	opts.e820 = e820;
 	opts.e820_nr = rc;
 	if (ipath) {
@@ -166,14 +152,14 @@ static int load_linux(const char *kpath, const uint8_t *k, size_t ksize, const c
 			return rc;
 		if (opts.initrd_size == 0) {
 			free(initrd);
-			return fail(-EINVAL, err, errlen, "--initrd %s: file is empty", ipath);
+			return boot_err(-EINVAL, err, errlen, "--initrd %s: file is empty", ipath);
 		}
 		opts.initrd = initrd;
 	}
 	rc = bzimage_load(k, ksize, &info, gm, &opts, &ld, why, sizeof(why));
 	free(initrd);
 	if (rc < 0)
-		return fail(rc, err, errlen, "%s", why);
+		return boot_err(rc, err, errlen, "%s", why);
 	out->rip = ld.entry;
 	out->rsi = ld.rsi;
 	out->kernel_end = ld.kernel_end;
@@ -208,16 +194,17 @@ static int write_structures(unsigned ncpus, uint16_t proto, const struct guest_m
 	if (map > BOOT_PT_MAX_MAP)
 		map = BOOT_PT_MAX_MAP;
 	if (out->kernel_end > map)
-		return fail(-EINVAL, err, errlen,
-			    "--kernel ends at 0x%llx, beyond the identity map (%llu GiB)",
-			    (unsigned long long)out->kernel_end, (unsigned long long)(map >> 30));
+		return boot_err(-EINVAL, err, errlen,
+				"--kernel ends at 0x%llx, beyond the identity map (%llu GiB)",
+				(unsigned long long)out->kernel_end,
+				(unsigned long long)(map >> 30));
 	ptlen = x86_identity_pt_size(map);
 	buflen = ptlen > mplen ? ptlen : mplen;
 	if (acpilen > buflen)
 		buflen = acpilen;
 	buf = malloc(buflen);
 	if (!buf)
-		return fail(-ENOMEM, err, errlen, "out of memory for page tables");
+		return boot_err(-ENOMEM, err, errlen, "out of memory for page tables");
 	rc = x86_build_identity_pt(buf, ptlen, BOOT_PT_GPA, map, &cr3);
 	if (rc >= 0)
 		rc = gm_write(gm, BOOT_PT_GPA, buf, (uint64_t)rc);
@@ -236,13 +223,14 @@ static int write_structures(unsigned ncpus, uint16_t proto, const struct guest_m
 		rc = gm_write(gm, BOOT_RESET_VECTOR_GPA, reset_stub, sizeof(reset_stub));
 	free(buf);
 	if (rc < 0)
-		return fail(rc, err, errlen,
-			    "cannot write page tables / MP table / ACPI tables: %s", strerror(-rc));
+		return boot_err(rc, err, errlen,
+				"cannot write page tables / MP table / ACPI tables: %s",
+				strerror(-rc));
 	rc = x86_build_gdt(gdt, sizeof(gdt));
 	if (rc >= 0)
 		rc = gm_write(gm, BOOT_GDT_GPA, gdt, (uint64_t)rc);
 	if (rc < 0)
-		return fail(rc, err, errlen, "cannot write the GDT: %s", strerror(-rc));
+		return boot_err(rc, err, errlen, "cannot write the GDT: %s", strerror(-rc));
 	out->cr3 = cr3;
 	out->gdt_gpa = BOOT_GDT_GPA;
 	out->gdt_limit = X86_GDT_BYTES - 1;
@@ -258,11 +246,11 @@ static int write_elf_cmdline(const char *cmdline, const struct guest_mem *gm, ch
 	size_t n = cmdline ? strlen(cmdline) : 0;
 
 	if (n >= BOOT_CMDLINE_MAX)
-		return fail(-EINVAL, err, errlen, "--cmdline: %zu bytes, at most %d allowed", n,
-			    (int)BOOT_CMDLINE_MAX - 1);
+		return boot_err(-EINVAL, err, errlen, "--cmdline: %zu bytes, at most %d allowed", n,
+				(int)BOOT_CMDLINE_MAX - 1);
 	if (gm_write(gm, BOOT_CMDLINE_GPA, cmdline ? cmdline : "", n) < 0 ||
 	    gm_write(gm, BOOT_CMDLINE_GPA + n, "", 1) < 0)
-		return fail(-EINVAL, err, errlen, "--memory too small for the command line");
+		return boot_err(-EINVAL, err, errlen, "--memory too small for the command line");
 	return 0;
 }
 
@@ -279,22 +267,23 @@ int boot_load_kernel(const char *kernel_path, const char *initrd_path, const cha
 
 	memset(out, 0, sizeof(*out));
 	if (ncpus < 1 || ncpus > MAX_CPUS)
-		return fail(-EINVAL, err, errlen, "--cpus %u: must be 1..%d", ncpus, MAX_CPUS);
+		return boot_err(-EINVAL, err, errlen, "--cpus %u: must be 1..%d", ncpus, MAX_CPUS);
 	if (gm_iov(gm, 0, BOOT_HIGH_START, iov, GM_MAX_REGIONS) < 0)
-		return fail(-EINVAL, err, errlen,
-			    "--memory too small: guest RAM must cover the first 1 MiB");
+		return boot_err(-EINVAL, err, errlen,
+				"--memory too small: guest RAM must cover the first 1 MiB");
 	rc = read_file("--kernel", kernel_path, BOOT_KERNEL_MAX_BYTES, &k, &ksize, err, errlen);
 	if (rc < 0)
 		return rc;
 	if (elf_probe(k, ksize)) {
 		if (initrd_path) {
-			rc = fail(-EINVAL, err, errlen,
-				  "--initrd %s: only a bzImage kernel takes an initrd, %s is ELF",
-				  initrd_path, kernel_path);
+			rc = boot_err(
+			    -EINVAL, err, errlen,
+			    "--initrd %s: only a bzImage kernel takes an initrd, %s is ELF",
+			    initrd_path, kernel_path);
 		} else {
 			rc = elf_load(k, ksize, gm, &out->rip, &out->kernel_end, why, sizeof(why));
 			if (rc < 0)
-				fail(rc, err, errlen, "--kernel %s: %s", kernel_path, why);
+				boot_err(rc, err, errlen, "--kernel %s: %s", kernel_path, why);
 			else
 				rc = write_elf_cmdline(cmdline, gm, err, errlen);
 		}
@@ -302,8 +291,8 @@ int boot_load_kernel(const char *kernel_path, const char *initrd_path, const cha
 		rc = load_linux(kernel_path, k, ksize, initrd_path, cmdline, gm, out, &proto, err,
 				errlen);
 		if (rc == -ENOEXEC)
-			fail(rc, err, errlen, "--kernel %s: not an ELF64 or bzImage kernel",
-			     kernel_path);
+			boot_err(rc, err, errlen, "--kernel %s: not an ELF64 or bzImage kernel",
+				 kernel_path);
 	}
 	free(k);
 	if (rc < 0)

@@ -1,6 +1,8 @@
 /* MP spec 1.4 floating pointer + configuration table. */
 #include "boot/mptable.h"
 
+#include "boot/bytes.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -18,27 +20,6 @@ enum { MP_INT = 0, MP_NMI = 1, MP_EXTINT = 3 };
 #define CPU_BP	      0x02
 #define CPU_SIGNATURE 0x600 /* family 6 */
 #define CPU_FEATURES  0x201 /* FPU, APIC */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static uint8_t checksum(const uint8_t *p, size_t len)
-{
-	uint8_t sum = 0;
-
-	for (size_t i = 0; i < len; i++)
-		sum = (uint8_t)(sum + p[i]);
-	return (uint8_t)-sum;
-}
 
 size_t mptable_size(unsigned ncpus)
 {

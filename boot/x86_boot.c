@@ -1,6 +1,8 @@
 /* x86-64 boot structures: GDT, identity page tables, long-mode registers. */
 #include "boot/x86_boot.h"
 
+#include "boot/bytes.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -16,12 +18,6 @@ static uint64_t seg_desc(uint32_t base, uint32_t limit, uint8_t access, uint8_t 
 	return (uint64_t)(limit & 0xffff) | ((uint64_t)(base & 0xffffff) << 16) |
 	       ((uint64_t)access << 40) | ((uint64_t)((limit >> 16) & 0xf) << 48) |
 	       ((uint64_t)(flags & 0xf) << 52) | ((uint64_t)(base >> 24) << 56);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 int x86_build_gdt(uint8_t *buf, size_t len)

@@ -2,6 +2,7 @@
 #include "vmm/cli.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,9 +31,16 @@ const char cli_run_usage[] =
     "power-off, 1 if the guest crashed or KVM failed, 2 for bad usage,\n"
     "128+N after signal N.\n";
 
-static int fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
-	snprintf(err, errlen, fmt, a, b);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 	return -EINVAL;
 }
 
@@ -42,7 +50,7 @@ static int parse_trace(struct config *c, const char *v, char *err, size_t errlen
 	char *save = NULL;
 
 	if (strlen(v) >= sizeof(buf))
-		return fail(err, errlen, "--trace: unknown value '%s'%s", v, "");
+		return fail(err, errlen, "--trace: unknown value '%s'", v);
 	strcpy(buf, v);
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(t, "exits"))
@@ -50,8 +58,8 @@ static int parse_trace(struct config *c, const char *v, char *err, size_t errlen
 		else if (!strcmp(t, "boot"))
 			c->trace_boot = true;
 		else
-			return fail(err, errlen,
-				    "--trace: unknown value '%s' (use exits or boot)%s", t, "");
+			return fail(err, errlen, "--trace: unknown value '%s' (use exits or boot)",
+				    t);
 	}
 	return 0;
 }
@@ -67,7 +75,7 @@ static int parse_serial(struct config *c, const char *v, char *err, size_t errle
 		c->serial_path = v + 5;
 	} else {
 		return fail(err, errlen,
-			    "--serial: unknown value '%s' (use stdio, file=PATH or off)%s", v, "");
+			    "--serial: unknown value '%s' (use stdio, file=PATH or off)", v);
 	}
 	return 0;
 }
@@ -87,27 +95,24 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 	} else if (!strcmp(name, "--memory")) {
 		r = parse_size(v, &n);
 		if (r)
-			return fail(err, errlen, "--memory: '%s' is not a size (e.g. 512M, 2G)%s",
-				    v, "");
+			return fail(err, errlen, "--memory: '%s' is not a size (e.g. 512M, 2G)", v);
 		if (n < CLI_MIN_MEM)
-			return fail(err, errlen, "--memory: '%s' is below the minimum of 2M%s", v,
-				    "");
+			return fail(err, errlen, "--memory: '%s' is below the minimum of 2M", v);
 		c->mem_size = n;
 	} else if (!strcmp(name, "--cpus")) {
 		r = parse_uint(v, 1, CLI_MAX_CPUS, &n);
 		if (r)
-			return fail(err, errlen, "--cpus: '%s' is not a number from 1 to 254%s", v,
-				    "");
+			return fail(err, errlen, "--cpus: '%s' is not a number from 1 to 254", v);
 		c->cpus = (unsigned int)n;
 	} else if (!strcmp(name, "--serial")) {
 		return parse_serial(c, v, err, errlen);
 	} else if (!strcmp(name, "--trace")) {
 		return parse_trace(c, v, err, errlen);
 	} else {
-		return fail(err, errlen, "%s: unknown option%s", name, "");
+		return fail(err, errlen, "%s: unknown option", name);
 	}
 	if (!*v && strcmp(name, "--cmdline"))
-		return fail(err, errlen, "%s: empty value%s", name, "");
+		return fail(err, errlen, "%s: empty value", name);
 	return 0;
 }
 
@@ -132,8 +137,7 @@ static int parse_run(int argc, char **argv, struct config *c, char *err, size_t 
 
 		if (!strcmp(a, "--")) {
 			if (i + 1 >= argc)
-				return fail(err, errlen, "--: no command given after it%s%s", "",
-					    "");
+				return fail(err, errlen, "--: no command given after it");
 			c->guest_argv = &argv[i + 1];
 			c->guest_argc = argc - i - 1;
 			break;
@@ -145,26 +149,26 @@ static int parse_run(int argc, char **argv, struct config *c, char *err, size_t 
 			continue;
 		}
 		if (strncmp(a, "--", 2))
-			return fail(err, errlen,
-				    "%s: unexpected argument (options start with --)%s", a, "");
+			return fail(err, errlen, "%s: unexpected argument (options start with --)",
+				    a);
 		if (eq && (size_t)(eq - a) < sizeof(name)) {
 			memcpy(name, a, (size_t)(eq - a));
 			name[eq - a] = '\0';
 			if (!is_valued(name))
-				return fail(err, errlen, "%s: unknown option%s", name, "");
+				return fail(err, errlen, "%s: unknown option", name);
 			r = parse_valued(c, name, eq + 1, err, errlen);
 		} else {
 			if (!is_valued(a))
-				return fail(err, errlen, "%s: unknown option%s", a, "");
+				return fail(err, errlen, "%s: unknown option", a);
 			if (i + 1 >= argc)
-				return fail(err, errlen, "%s: missing value%s", a, "");
+				return fail(err, errlen, "%s: missing value", a);
 			r = parse_valued(c, a, argv[++i], err, errlen);
 		}
 		if (r)
 			return r;
 	}
 	if (c->initrd && !*c->initrd)
-		return fail(err, errlen, "--initrd: empty value%s%s", "", "");
+		return fail(err, errlen, "--initrd: empty value");
 	return CLI_RUN;
 }
 
@@ -177,13 +181,12 @@ int cli_parse(int argc, char **argv, struct config *c, char *err, size_t errlen)
 	if (err && errlen)
 		err[0] = '\0';
 	if (argc < 2)
-		return fail(err, errlen, "missing command (try `kvmlab --help`)%s%s", "", "");
+		return fail(err, errlen, "missing command (try `kvmlab --help`)");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
 		return CLI_HELP;
 	if (!strcmp(argv[1], "--version"))
 		return CLI_VERSION;
 	if (strcmp(argv[1], "run"))
-		return fail(err, errlen, "%s: unknown command (try `kvmlab --help`)%s", argv[1],
-			    "");
+		return fail(err, errlen, "%s: unknown command (try `kvmlab --help`)", argv[1]);
 	return parse_run(argc, argv, c, err, errlen);
 }
