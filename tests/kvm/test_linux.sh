@@ -40,5 +40,10 @@ run_vm reboot run --memory 256M -- reboot -f
 expect_status reboot 0
 run_vm poweroff run --memory 256M -- poweroff -f
 expect_status poweroff 0
+# without -f: busybox signals init, which reboots / powers off
+run_vm reboot_init run --memory 256M -- reboot
+expect_status reboot_init 0
+run_vm poweroff_init run --memory 256M -- poweroff
+expect_status poweroff_init 0
 
 finish
