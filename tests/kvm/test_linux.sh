@@ -45,5 +45,8 @@ run_vm reboot_init run --memory 256M -- reboot
 expect_status reboot_init 0
 run_vm poweroff_init run --memory 256M -- poweroff
 expect_status poweroff_init 0
+# a guest kernel panic with panic=-1 (the default cmdline) reboots: status 0
+run_vm panic run --memory 256M -- sh -c 'echo c >/proc/sysrq-trigger; sleep 60; exit 9'
+expect_status panic 0
 
 finish
