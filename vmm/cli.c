@@ -20,7 +20,10 @@ const char cli_run_usage[] =
     "  --kernel PATH      guest kernel: an ELF64 image or a Linux bzImage\n"
     "  --initrd PATH      initial ramdisk (bzImage kernels only)\n"
     "  --cmdline STRING   kernel command line\n"
-    "  --memory SIZE      guest RAM, with K/M/G suffix (default 512M)\n"
+    "  --memory SIZE      guest RAM, with K/M/G suffix (default 512M), or\n"
+    "  --memory size=SIZE[,backend=anon|memfd|hugetlbfs][,hugepage-size=2M|1G]\n"
+    "           [,path=DIR][,shared=on|off][,prealloc=on|off][,thp=on|off]\n"
+    "           [,merge=on|off][,host-nodes=LIST,policy=bind|preferred|interleave]\n"
     "  --cpus N           number of vCPUs (default 1)\n"
     "  --serial MODE      stdio (default), file=PATH or off\n"
     "  --stats            print exit statistics per vCPU at exit\n"
@@ -93,12 +96,7 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 	} else if (!strcmp(name, "--cmdline")) {
 		c->cmdline = v;
 	} else if (!strcmp(name, "--memory")) {
-		r = parse_size(v, &n);
-		if (r)
-			return fail(err, errlen, "--memory: '%s' is not a size (e.g. 512M, 2G)", v);
-		if (n < CLI_MIN_MEM)
-			return fail(err, errlen, "--memory: '%s' is below the minimum of 2M", v);
-		c->mem_size = n;
+		return mem_opts_parse(v, &c->mem, err, errlen);
 	} else if (!strcmp(name, "--cpus")) {
 		r = parse_uint(v, 1, CLI_MAX_CPUS, &n);
 		if (r)
@@ -175,7 +173,7 @@ static int parse_run(int argc, char **argv, struct config *c, char *err, size_t 
 int cli_parse(int argc, char **argv, struct config *c, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof(*c));
-	c->mem_size = CLI_DEFAULT_MEM;
+	mem_opts_init(&c->mem, CLI_DEFAULT_MEM);
 	c->cpus = 1;
 	c->serial = SERIAL_STDIO;
 	if (err && errlen)

@@ -7,9 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mem/mem_opts.h"
+
 #define CLI_MAX_CPUS	254
 #define CLI_DEFAULT_MEM (512ull << 20)
-#define CLI_MIN_MEM	(2ull << 20)
+#define CLI_MIN_MEM	MEM_OPTS_MIN_SIZE
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_OFF };
 
@@ -17,7 +19,7 @@ struct config {
 	const char *kernel; /* NULL: the default guest */
 	const char *initrd;
 	const char *cmdline;
-	uint64_t mem_size;
+	struct mem_opts mem; /* --memory; mem.size is the RAM size */
 	unsigned int cpus;
 	enum serial_mode serial;
 	const char *serial_path; /* for SERIAL_FILE */

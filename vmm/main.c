@@ -36,6 +36,8 @@ int main(int argc, char **argv)
 	}
 	/* Unbuffered stderr keeps traces and messages in order with the guest. */
 	setvbuf(stderr, NULL, _IONBF, 0);
+	if (cfg.mem.warning[0])
+		fprintf(stderr, "kvmlab: warning: %s\n", cfg.mem.warning);
 	r = vm_create(&vm, &cfg, t0, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "kvmlab: %s\n", err[0] ? err : strerror(-r));

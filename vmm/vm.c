@@ -105,10 +105,22 @@ static int open_serial(struct vm *vm, const struct config *cfg, char *err, size_
 	return -EINVAL;
 }
 
-static int map_ram(struct vm *vm, uint64_t size, char *err, size_t errlen)
+/* Only the defaults of --memory besides size are wired in so far. */
+static bool mem_opts_plain(const struct mem_opts *m)
 {
+	return m->backend == MEM_BACKEND_ANON && !m->hugepage_size && !m->shared && !m->prealloc &&
+	       m->thp == MEM_THP_DEFAULT && !m->merge && m->policy == MEM_POLICY_DEFAULT;
+}
+
+static int map_ram(struct vm *vm, const struct mem_opts *m, char *err, size_t errlen)
+{
+	uint64_t size = m->size;
 	void *p;
 
+	if (!mem_opts_plain(m)) {
+		snprintf(err, errlen, "--memory: only size= is supported by the VM for now");
+		return -EINVAL;
+	}
 	if (size > VM_MAX_LOW_RAM) {
 		snprintf(err, errlen, "--memory: at most 3G is supported for now");
 		return -EINVAL;
@@ -282,7 +294,8 @@ static int resolve_guest(struct vm *vm, const struct config *cfg, char *err, siz
 	blen = base ? strlen(base) : 0;
 	clen = blen + 1;
 	if (cfg->guest_argv) {
-		size_t hex = guest_cmd_encoded_len((const char *const *)cfg->guest_argv, cfg->guest_argc);
+		size_t hex =
+		    guest_cmd_encoded_len((const char *const *)cfg->guest_argv, cfg->guest_argc);
 		clen += sizeof(" " GUEST_CMD_PARAM "=") + hex;
 	}
 	vm->cmdline = malloc(clen);
@@ -290,8 +303,9 @@ static int resolve_guest(struct vm *vm, const struct config *cfg, char *err, siz
 		return -ENOMEM;
 	memcpy(vm->cmdline, base ? base : "", blen + 1);
 	if (cfg->guest_argv) {
-		size_t off = (size_t)sprintf(vm->cmdline + blen, "%s" GUEST_CMD_PARAM "=",
-					     blen ? " " : "") + blen;
+		size_t off =
+		    (size_t)sprintf(vm->cmdline + blen, "%s" GUEST_CMD_PARAM "=", blen ? " " : "") +
+		    blen;
 		r = guest_cmd_encode((const char *const *)cfg->guest_argv, cfg->guest_argc,
 				     vm->cmdline + off, clen - off);
 		if (r < 0) {
@@ -324,7 +338,7 @@ int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err
 	r = resolve_guest(vm, cfg, err, errlen);
 	if (r)
 		return r;
-	r = map_ram(vm, cfg->mem_size, err, errlen);
+	r = map_ram(vm, &cfg->mem, err, errlen);
 	if (r)
 		return r;
 	r = boot_load_kernel(vm->kernel_path, vm->initrd_path[0] ? vm->initrd_path : NULL,

@@ -66,7 +66,7 @@ static void test_run_ok(void **state)
 			       "console=ttyS0", "--", "echo", "hi"),
 			 CLI_RUN);
 	assert_string_equal(c.kernel, "k");
-	assert_int_equal(c.mem_size, 1ull << 30);
+	assert_int_equal(c.mem.size, 1ull << 30);
 	assert_int_equal(c.cpus, 4);
 	assert_true(c.stats);
 	assert_true(c.trace_exits);
@@ -78,10 +78,18 @@ static void test_run_ok(void **state)
 	assert_string_equal(c.guest_argv[0], "echo");
 	/* words after -- are not options */
 	assert_int_equal(PARSE("run", "--", "--memory", "x"), CLI_RUN);
-	assert_int_equal(c.mem_size, CLI_DEFAULT_MEM);
+	assert_int_equal(c.mem.size, CLI_DEFAULT_MEM);
 	assert_int_equal(c.cpus, 1);
 	assert_int_equal(c.serial, SERIAL_STDIO);
 	assert_null(c.kernel);
+	assert_int_equal(c.mem.backend, MEM_BACKEND_ANON);
+	/* the key=value form of --memory, both spellings */
+	assert_int_equal(PARSE("run", "--memory=size=2G,backend=memfd,prealloc=on"), CLI_RUN);
+	assert_int_equal(c.mem.size, 2ull << 30);
+	assert_int_equal(c.mem.backend, MEM_BACKEND_MEMFD);
+	assert_true(c.mem.prealloc);
+	assert_int_equal(PARSE("run", "--memory", "size=1G,backend=hugetlbfs"), CLI_RUN);
+	assert_int_equal(c.mem.hugepage_size, 2ull << 20);
 }
 
 static void test_actions(void **state)
@@ -116,6 +124,9 @@ static void test_refusals(void **state)
 	REFUSE("--memory", "run", "--memory", "lots");
 	REFUSE("--memory", "run", "--memory", "1K");
 	REFUSE("--memory", "run", "--memory");
+	REFUSE("--memory", "run", "--memory", "");
+	REFUSE("thp", "run", "--memory", "size=1G,thp=maybe");
+	REFUSE("size", "run", "--memory=backend=memfd");
 	REFUSE("--cpus", "run", "--cpus", "0");
 	REFUSE("--cpus", "run", "--cpus", "255");
 	REFUSE("--cpus", "run", "--cpus=two");
