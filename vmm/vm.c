@@ -21,9 +21,6 @@
 #include "vmm/guest_cmd.h"
 #include "vmm/pc_irq.h"
 
-/* RAM ends below the TSS/identity pages and the future PCI hole. */
-#define VM_MAX_LOW_RAM (3ull << 30)
-
 uint64_t vm_exits_total(const struct vm *vm)
 {
 	uint64_t t = 0;
@@ -105,42 +102,68 @@ static int open_serial(struct vm *vm, const struct config *cfg, char *err, size_
 	return -EINVAL;
 }
 
-/* Only the defaults of --memory besides size are wired in so far. */
-static bool mem_opts_plain(const struct mem_opts *m)
-{
-	return m->backend == MEM_BACKEND_ANON && !m->hugepage_size && !m->shared && !m->prealloc &&
-	       m->thp == MEM_THP_DEFAULT && !m->merge && m->policy == MEM_POLICY_DEFAULT;
-}
-
+/* Guest RAM: one backing per layout region (below the 3-4 GiB hole and
+ * above 4 GiB), each added to the guest memory map. */
 static int map_ram(struct vm *vm, const struct mem_opts *m, char *err, size_t errlen)
 {
-	uint64_t size = m->size;
-	void *p;
+	struct mem_layout_region reg[MEM_LAYOUT_MAX];
+	uint64_t page = mem_opts_page_size(m);
+	int n = mem_layout(m->size, page, reg);
 
-	if (!mem_opts_plain(m)) {
-		snprintf(err, errlen, "--memory: only size= is supported by the VM for now");
-		return -EINVAL;
-	}
-	if (size > VM_MAX_LOW_RAM) {
-		snprintf(err, errlen, "--memory: at most 3G is supported for now");
-		return -EINVAL;
-	}
-	if (size & 0xfff) {
-		snprintf(err, errlen, "--memory: must be a multiple of 4K");
-		return -EINVAL;
-	}
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		 -1, 0);
-	if (p == MAP_FAILED) {
-		int e = -errno;
-		snprintf(err, errlen, "--memory: cannot map %llu bytes: %s",
-			 (unsigned long long)size, strerror(errno));
-		return e;
-	}
-	vm->ram = p;
-	vm->ram_size = size;
 	gm_init(&vm->gm);
-	return gm_region_add(&vm->gm, 0, size, p);
+	if (n < 0) {
+		snprintf(err, errlen, "--memory: size %llu is not a multiple of the page size %llu",
+			 (unsigned long long)m->size, (unsigned long long)page);
+		return n;
+	}
+	for (int i = 0; i < n; i++) {
+		int r = mem_backing_alloc(m, reg[i].size, NULL, &vm->ram[i], err, errlen);
+
+		if (r)
+			return r;
+		vm->nr_ram++;
+		r = gm_region_add(&vm->gm, reg[i].gpa, reg[i].size, vm->ram[i].hva);
+		if (r) {
+			snprintf(err, errlen, "--memory: region %d: %s", i, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int map_ram_slots(struct vm *vm, char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < vm->gm.nr; i++) {
+		const struct gm_region *g = &vm->gm.regions[i];
+		int r = kvm_set_memory(&vm->kvm, i, g->gpa, g->size, g->hva);
+
+		if (r) {
+			snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION slot %u: %s", i,
+				 strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void print_memory_stats(const struct vm *vm, FILE *f)
+{
+	for (unsigned int i = 0; i < vm->nr_ram; i++) {
+		const struct mem_backing *b = &vm->ram[i];
+		const struct gm_region *g = &vm->gm.regions[i];
+
+		fprintf(
+		    f,
+		    "kvmlab: memory region %u: gpa=0x%llx size=%llu MiB backing=%s page=%llu KiB "
+		    "prealloc=%s (%.1f ms) thp=%s merge=%s\n",
+		    i, (unsigned long long)g->gpa, (unsigned long long)(b->size >> 20),
+		    mem_backend_name(b->backend), (unsigned long long)(b->page_size >> 10),
+		    b->prealloc ? "on" : "off", b->prealloc_ns / 1e6,
+		    b->madv_thp == MADV_HUGEPAGE     ? "on"
+		    : b->madv_thp == MADV_NOHUGEPAGE ? "off"
+						     : "default",
+		    b->mergeable ? "on" : "off");
+	}
 }
 
 static int register_devices(struct vm *vm)
@@ -358,11 +381,9 @@ int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err
 	r = setup_irqchip(vm, err, errlen);
 	if (r)
 		return r;
-	r = kvm_set_memory(&vm->kvm, 0, 0, vm->ram_size, vm->ram);
-	if (r) {
-		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-r));
+	r = map_ram_slots(vm, err, errlen);
+	if (r)
 		return r;
-	}
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_efd < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
@@ -527,9 +548,11 @@ int vm_run(struct vm *vm)
 	close(sfd);
 	if (vm->cfg->trace_boot)
 		print_boot_timeline(vm);
-	if (vm->cfg->stats)
+	if (vm->cfg->stats) {
+		print_memory_stats(vm, stderr);
 		for (unsigned int i = 0; i < vm->ncpus; i++)
 			vcpu_print_stats(&vm->vcpus[i], stderr);
+	}
 	return vm->exit_status;
 }
 
@@ -545,9 +568,9 @@ void vm_destroy(struct vm *vm)
 	vm->cmdline = NULL;
 	vm->ncpus = 0;
 	kvm_close(&vm->kvm);
-	if (vm->ram)
-		munmap(vm->ram, vm->ram_size);
-	vm->ram = NULL;
+	for (unsigned int i = 0; i < vm->nr_ram; i++)
+		mem_backing_release(&vm->ram[i]);
+	vm->nr_ram = 0;
 	if (vm->serial_fd_owned)
 		close(vm->serial_fd);
 	if (vm->stop_efd >= 0)

@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mem/backend.h"
 #include "mem/guest_mem.h"
+#include "mem/layout.h"
 #include "vmm/acpi_pm.h"
 #include "vmm/boot_marker.h"
 #include "vmm/bus.h"
@@ -25,8 +27,8 @@ struct vm {
 	const struct config *cfg;
 	uint64_t t0_ns; /* process start, CLOCK_MONOTONIC */
 	struct kvm kvm;
-	void *ram;
-	uint64_t ram_size;
+	struct mem_backing ram[MEM_LAYOUT_MAX]; /* one host mapping per RAM region */
+	unsigned int nr_ram;
 	struct guest_mem gm;
 	struct bus pio, mmio;
 	int serial_fd; /* UART output */

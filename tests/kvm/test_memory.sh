@@ -1,0 +1,98 @@
+#!/bin/bash
+# Guest memory backends as the host sees them: hugepages taken while the
+# guest runs and given back after, refusal when too few, THP on/off, and RAM
+# above the 3-4 GiB hole.  Needs the emulated host started with
+# --hugepages 300 and >= 6G (test.sh does that).
+. "$(dirname "$0")/lib.sh"
+
+hp() { awk -v k="$1:" '$1 == k {print $2}' /proc/meminfo; }
+wait_for() { # FILE REGEX SECONDS (bounded wait, not a timing assertion)
+	local i
+	for ((i = 0; i < $3 * 5; i++)); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+# stop_vm PID NAME: SIGTERM and expect 143
+stop_vm() {
+	kill -TERM "$1"
+	status=0
+	wait "$1" || status=$?
+	expect_status "$2" 143
+}
+
+total=$(hp HugePages_Total)
+if [ "${total:-0}" -lt 256 ]; then
+	bad "the host has ${total:-0} 2M hugepages; run through tests/nested/run --hugepages 300"
+	finish
+fi
+
+# 512 MiB of 2M hugepages, prealloc: HugePages_Free drops by exactly 256
+# while the guest runs, and comes back after.
+for backing in "backend=memfd,hugepage-size=2M" "backend=hugetlbfs,path=/dev/hugepages"; do
+	name=${backing%%,*}
+	free0=$(hp HugePages_Free)
+	"$KVMLAB" run --memory "size=512M,$backing,prealloc=on" --stats -- \
+		sh -c 'echo guest-up; sleep 600' >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &
+	pid=$!
+	if wait_for "$TMP/$name.out" guest-up 240; then
+		free1=$(hp HugePages_Free)
+		if [ $((free0 - free1)) -eq 256 ]; then
+			ok "$name: HugePages_Free $free0 -> $free1 while the guest runs"
+		else
+			bad "$name: HugePages_Free $free0 -> $free1, expected a drop of 256"
+		fi
+	else
+		bad "$name: guest did not come up"
+	fi
+	stop_vm "$pid" "$name"
+	expect_grep "$name" err "memory region 0: gpa=0x0 size=512 MiB backing=${name#backend=} page=2048 KiB prealloc=on"
+	free2=$(hp HugePages_Free)
+	[ "$free2" -eq "$free0" ] && ok "$name: all hugepages back ($free2)" ||
+		bad "$name: HugePages_Free $free2 after exit, expected $free0"
+done
+
+# Too few hugepages: exit 2, a message saying how many are needed, none taken.
+free0=$(hp HugePages_Free)
+rsvd0=$(hp HugePages_Rsvd)
+run_vm few run --memory size=1G,backend=memfd,hugepage-size=2M --stats -- true
+expect_status few 2
+expect_grep few err '^kvmlab: --memory: needs 512 free 2M hugepages, only [0-9]+ free \(reserve them with: .*nr_hugepages\)$'
+expect_no_grep few err 'exits: total'
+[ "$(hp HugePages_Free)" -eq "$free0" ] && [ "$(hp HugePages_Rsvd)" -eq "$rsvd0" ] &&
+	ok "few: no hugepage taken or reserved" || bad "few: hugepage counts changed"
+
+# THP: with thp=on the guest's touched memory is backed by huge pages on the
+# host (AnonHugePages in kvmlab's smaps); with thp=off it is not.
+for thp in on off; do
+	"$KVMLAB" run --memory "size=1G,thp=$thp" -- \
+		sh -c 'dd if=/dev/zero of=/tmp/fill bs=1M count=256 2>/dev/null; echo touched; sleep 600' \
+		>"$TMP/thp$thp.out" 2>"$TMP/thp$thp.err" </dev/null &
+	pid=$!
+	if wait_for "$TMP/thp$thp.out" touched 240; then
+		ahp=$(awk '/^AnonHugePages:/ {s += $2} END {print s + 0}' "/proc/$pid/smaps")
+		if [ "$thp" = on ] && [ "$ahp" -gt 0 ]; then
+			ok "thp=on: AnonHugePages ${ahp} kB"
+		elif [ "$thp" = off ] && [ "$ahp" -eq 0 ]; then
+			ok "thp=off: no AnonHugePages"
+		else
+			bad "thp=$thp: AnonHugePages ${ahp} kB"
+		fi
+	else
+		bad "thp=$thp: guest did not come up"
+	fi
+	stop_vm "$pid" "thp$thp"
+done
+
+# 5 GiB: RAM continues above 4 GiB; the guest sees (almost) all of it.
+run_vm big run --memory 5G --stats -- sh -c 'grep MemTotal /proc/meminfo'
+expect_status big 0
+expect_grep big err 'memory region 1: gpa=0x100000000 size=2048 MiB'
+mem=$(sed -n 's/^MemTotal: *\([0-9]*\) kB.*/\1/p' "$TMP/big.out" | tr -d '\r')
+if [ -n "$mem" ] && [ "$mem" -gt $((4800 * 1024)) ] && [ "$mem" -le $((5 * 1024 * 1024)) ]; then
+	ok "big: MemTotal $mem kB for 5 GiB"
+else
+	bad "big: MemTotal '$mem' kB for 5 GiB"
+fi
+finish
