@@ -20,7 +20,7 @@ expect_grep truncated err "^kvmlab: --kernel $TMP/truncated: "
 
 run_vm badopt run --kernel "$GUESTS/hello" --memory lots
 expect_status badopt 2
-expect_grep badopt err "^kvmlab: --memory: 'lots' is not a size"
+expect_grep badopt err "^kvmlab: --memory: .*'lots' is not a size"
 for f in missing garbage truncated badopt; do
 	if [ "$(wc -l <"$TMP/$f.err")" -ne 1 ]; then
 		bad "$f: stderr is not exactly one line"

@@ -1,0 +1,82 @@
+#!/bin/bash
+# KSM merging and NUMA binding of guest RAM, seen from the host.  Needs the
+# emulated host started with --numa-nodes 2 (test.sh does that).
+. "$(dirname "$0")/lib.sh"
+
+wait_for() { # FILE REGEX SECONDS (bounded wait, not a timing assertion)
+	local i
+	for ((i = 0; i < $3 * 5; i++)); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+ksm=/sys/kernel/mm/ksm
+
+# KSM: merge=off gives ksmd nothing to merge; merge=on does (a booted guest
+# has many identical pages: zeroed ones, page tables, kernel copies).
+echo 1 >"$ksm/run"
+echo 5000 >"$ksm/pages_to_scan"
+echo 20 >"$ksm/sleep_millisecs"
+for merge in off on; do
+	echo 2 >"$ksm/run" # unmerge everything, reset counters
+	echo 1 >"$ksm/run"
+	"$KVMLAB" run --memory "size=256M,merge=$merge" --stats -- sh -c 'echo guest-up; sleep 600' \
+		>"$TMP/ksm$merge.out" 2>"$TMP/ksm$merge.err" </dev/null &
+	pid=$!
+	sharing=0
+	if wait_for "$TMP/ksm$merge.out" guest-up 240; then
+		for _ in $(seq 1 60); do # up to ~30 s of ksmd scanning
+			sharing=$(cat "$ksm/pages_sharing")
+			[ "$sharing" -gt 0 ] && break
+			sleep 0.5
+		done
+	else
+		bad "merge=$merge: guest did not come up"
+	fi
+	if [ "$merge" = on ] && [ "$sharing" -gt 0 ]; then
+		ok "merge=on: pages_sharing=$sharing"
+	elif [ "$merge" = off ] && [ "$sharing" -eq 0 ]; then
+		ok "merge=off: pages_sharing=0"
+	else
+		bad "merge=$merge: pages_sharing=$sharing"
+	fi
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	expect_status "ksm$merge" 143
+	expect_grep "ksm$merge" err "merge=$merge\$"
+done
+echo 2 >"$ksm/run"
+
+# NUMA: policy=bind,host-nodes=1 puts the guest mapping on node 1 only.
+if [ ! -d /sys/devices/system/node/node1 ]; then
+	bad "the host has no NUMA node 1; run through tests/nested/run --numa-nodes 2"
+	finish
+fi
+"$KVMLAB" run --memory size=256M,host-nodes=1,policy=bind -- sh -c 'echo guest-up; sleep 600' \
+	>"$TMP/numa.out" 2>"$TMP/numa.err" </dev/null &
+pid=$!
+if wait_for "$TMP/numa.out" guest-up 240; then
+	line=$(grep ' bind:1 ' "/proc/$pid/numa_maps" | head -n 1)
+	case "$line" in
+	*" N1="*) ok "numa: guest mapping bound to node 1 with pages there: $line" ;;
+	*) bad "numa: no mapping bound to node 1 with pages on it: '$line'" ;;
+	esac
+	case "$line" in
+	*" N0="*) bad "numa: pages of the bound mapping on node 0: $line" ;;
+	*) ok "numa: no page of the bound mapping on node 0" ;;
+	esac
+else
+	bad "numa: guest did not come up"
+fi
+kill -TERM "$pid"
+status=0
+wait "$pid" || status=$?
+expect_status numa 143
+
+# A node that does not exist is an error at start.
+run_vm nonode run --memory size=256M,host-nodes=7,policy=bind -- true
+expect_status nonode 2
+expect_grep nonode err '^kvmlab: --memory: .*7'
+finish
