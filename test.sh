@@ -11,7 +11,7 @@ echo "== unit suite" >&2
 meson test -C build --suite unit --print-errorlogs || status=1
 
 echo "== kvm suite (through tests/nested/run)" >&2
-tests/nested/run --timeout 2400 --memory 6G --hugepages 300 --numa-nodes 2 -- \
+tests/nested/run --timeout 2400 --memory 6G --hugepages 300 --hugepages-1g 1 --numa-nodes 2 -- \
 	meson test -C build --suite kvm --no-rebuild --print-errorlogs --num-processes 1 ||
 	status=1
 

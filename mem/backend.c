@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/mempolicy.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,8 +115,7 @@ int mem_hugepages_available(const char *sysfs, uint64_t page_size, uint64_t *ava
 	return 0;
 }
 
-/* Refuse when the pool cannot cover size bytes of page_size pages. */
-static int check_hugepages(const char *sysfs, uint64_t size, uint64_t ps, char *err, size_t errlen)
+int mem_hugepages_check(const char *sysfs, uint64_t size, uint64_t ps, char *err, size_t errlen)
 {
 	uint64_t need = size / ps, avail, nr, target;
 	char pn[16], hint[128];
@@ -291,20 +291,85 @@ static int mpol_mode(enum mem_policy p)
 	return MPOL_DEFAULT;
 }
 
+/* One slice of a populate, run by a thread or the caller. */
+struct populate_slice {
+	uint8_t *p;
+	uint64_t len, page_size;
+	pthread_t thread;
+	bool started;
+	int err; /* 0 or positive errno of madvise */
+};
+
 /* Fault in every page for writing: MADV_POPULATE_WRITE, or touching on
  * kernels before 5.14. */
+static void *populate_slice(void *arg)
+{
+	struct populate_slice *s = arg;
+
+	s->err = 0;
+	if (!madvise(s->p, s->len, MADV_POPULATE_WRITE))
+		return NULL;
+	if (errno != EINVAL) {
+		s->err = errno;
+		return NULL;
+	}
+	for (uint64_t off = 0; off < s->len; off += s->page_size)
+		((volatile uint8_t *)s->p)[off] = 0;
+	return NULL;
+}
+
+unsigned int mem_prealloc_threads(uint64_t size)
+{
+	return size >= MEM_PREALLOC_SPLIT_SIZE ? MEM_PREALLOC_MAX_THREADS : 1;
+}
+
+int mem_populate(uint8_t *hva, uint64_t size, uint64_t page_size, unsigned int nthreads, char *err,
+		 size_t errlen)
+{
+	struct populate_slice s[MEM_PREALLOC_MAX_THREADS];
+	uint64_t pages = size / page_size, off = 0;
+	int e = 0;
+
+	if (!nthreads || !page_size || size % page_size)
+		return fail(err, errlen, -EINVAL, "--memory: prealloc: bad slice geometry");
+	if (nthreads > MEM_PREALLOC_MAX_THREADS)
+		nthreads = MEM_PREALLOC_MAX_THREADS;
+	if (nthreads > pages)
+		nthreads = pages ? (unsigned int)pages : 1;
+	/* whole pages per slice; the first ones take the remainder */
+	for (unsigned int i = 0; i < nthreads; i++) {
+		uint64_t n = pages / nthreads + (i < pages % nthreads);
+
+		s[i] = (struct populate_slice){
+		    .p = hva + off, .len = n * page_size, .page_size = page_size};
+		off += s[i].len;
+	}
+	/* slice 0 is the caller's; a thread that cannot start runs here too */
+	for (unsigned int i = 1; i < nthreads; i++)
+		s[i].started = !pthread_create(&s[i].thread, NULL, populate_slice, &s[i]);
+	populate_slice(&s[0]);
+	for (unsigned int i = 1; i < nthreads; i++) {
+		if (s[i].started)
+			pthread_join(s[i].thread, NULL);
+		else
+			populate_slice(&s[i]);
+	}
+	for (unsigned int i = 0; i < nthreads && !e; i++)
+		e = s[i].err;
+	if (e)
+		return fail(err, errlen, -e, "--memory: prealloc of %llu bytes failed: %s",
+			    (unsigned long long)size, strerror(e));
+	return 0;
+}
+
 static int populate(struct mem_backing *b, char *err, size_t errlen)
 {
 	uint64_t t0 = clock_ns();
+	int r =
+	    mem_populate(b->hva, b->size, b->page_size, mem_prealloc_threads(b->size), err, errlen);
 
-	if (madvise(b->hva, b->size, MADV_POPULATE_WRITE)) {
-		if (errno != EINVAL)
-			return fail(err, errlen, -errno,
-				    "--memory: prealloc of %llu bytes failed: %s",
-				    (unsigned long long)b->size, strerror(errno));
-		for (uint64_t off = 0; off < b->size; off += b->page_size)
-			((volatile uint8_t *)b->hva)[off] = 0;
-	}
+	if (r)
+		return r;
 	b->prealloc = true;
 	b->prealloc_ns = clock_ns() - t0;
 	return 0;
@@ -403,7 +468,7 @@ int mem_backing_alloc(const struct mem_opts *m, uint64_t size, const struct mem_
 		return fail(err, errlen, -EINVAL,
 			    "--memory: hugepage-size needs memfd or hugetlbfs");
 	if (m->hugepage_size) {
-		r = check_hugepages(host ? host->sysfs : NULL, size, ps, err, errlen);
+		r = mem_hugepages_check(host ? host->sysfs : NULL, size, ps, err, errlen);
 		if (r)
 			return r;
 	}

@@ -44,6 +44,24 @@ struct mem_backing {
 int mem_backing_alloc(const struct mem_opts *m, uint64_t size, const struct mem_host *host,
 		      struct mem_backing *b, char *err, size_t errlen);
 
+/* Preallocation of a mapping this large or larger is split across threads. */
+#define MEM_PREALLOC_SPLIT_SIZE	 (1ull << 30)
+#define MEM_PREALLOC_MAX_THREADS 4
+
+/* Threads mem_backing_alloc uses to preallocate size bytes: 1 below
+ * MEM_PREALLOC_SPLIT_SIZE, else MEM_PREALLOC_MAX_THREADS. */
+unsigned int mem_prealloc_threads(uint64_t size);
+
+/* Fault in every page of [hva, hva + size) for writing, split into
+ * nthreads slices of whole pages (at most MEM_PREALLOC_MAX_THREADS and one
+ * per page); slice 0 runs on the caller, the others on threads joined
+ * before returning (a thread that cannot be created leaves its slice to
+ * the caller).  MADV_POPULATE_WRITE, or touching each page on kernels
+ * without it.  Returns 0, or a negative errno with a message naming
+ * --memory in err. */
+int mem_populate(uint8_t *hva, uint64_t size, uint64_t page_size, unsigned int nthreads, char *err,
+		 size_t errlen);
+
 /* Unmap and close.  Safe on a released or failed backing; never fails. */
 void mem_backing_release(struct mem_backing *b);
 
@@ -52,6 +70,13 @@ void mem_backing_release(struct mem_backing *b);
  * (nr_hugepages) if nr is not NULL.  Returns 0, -ENOENT if the host has no
  * pool of that size, -EIO if the files are unreadable or malformed. */
 int mem_hugepages_available(const char *sysfs, uint64_t page_size, uint64_t *avail, uint64_t *nr);
+
+/* Refuse when the pool of page_size hugepages under sysfs (NULL: /sys)
+ * cannot cover size bytes: -ENOMEM with a message saying how many are
+ * needed and how to reserve them, -EINVAL if there is no such pool, -EIO
+ * if the counts are unreadable.  Returns 0 when they fit. */
+int mem_hugepages_check(const char *sysfs, uint64_t size, uint64_t page_size, char *err,
+			size_t errlen);
 
 /* Mount point of a hugetlbfs in the mounts file (format of /proc/mounts)
  * whose pagesize= option is page_size (a mount without it counts as 2M).

@@ -15,6 +15,8 @@
 
 #include "boot/layout.h"
 #include "boot/loader.h"
+#include "mem/host_stats.h"
+#include "mem/overcommit.h"
 #include "vmm/clock.h"
 #include "vmm/cpuid.h"
 #include "vmm/default_guest.h"
@@ -109,6 +111,8 @@ static int map_ram(struct vm *vm, const struct mem_opts *m, char *err, size_t er
 	struct mem_layout_region reg[MEM_LAYOUT_MAX];
 	uint64_t page = mem_opts_page_size(m);
 	int n = mem_layout(m->size, page, reg);
+	char msg[256];
+	int r;
 
 	gm_init(&vm->gm);
 	if (n < 0) {
@@ -116,9 +120,16 @@ static int map_ram(struct vm *vm, const struct mem_opts *m, char *err, size_t er
 			 (unsigned long long)m->size, (unsigned long long)page);
 		return n;
 	}
+	/* the whole of RAM against the host, before any region is mapped */
+	r = mem_overcommit_check(m, NULL, NULL, msg, sizeof(msg));
+	if (r) {
+		snprintf(err, errlen, "%s", msg);
+		return r;
+	}
+	if (msg[0])
+		fprintf(stderr, "kvmlab: warning: %s\n", msg);
 	for (int i = 0; i < n; i++) {
-		int r = mem_backing_alloc(m, reg[i].size, NULL, &vm->ram[i], err, errlen);
-
+		r = mem_backing_alloc(m, reg[i].size, NULL, &vm->ram[i], err, errlen);
 		if (r)
 			return r;
 		vm->nr_ram++;
@@ -148,22 +159,38 @@ static int map_ram_slots(struct vm *vm, char *err, size_t errlen)
 
 static void print_memory_stats(const struct vm *vm, FILE *f)
 {
+	uint64_t shared, sharing;
+
 	for (unsigned int i = 0; i < vm->nr_ram; i++) {
 		const struct mem_backing *b = &vm->ram[i];
 		const struct gm_region *g = &vm->gm.regions[i];
+		struct mem_rss rss;
+		char use[128] = "";
 
+		if (!mem_smaps_rss(NULL, (uintptr_t)b->hva, b->size, &rss)) {
+			int n = snprintf(use, sizeof(use), " rss=%llu MiB anon_huge=%llu MiB",
+					 (unsigned long long)(rss.rss >> 20),
+					 (unsigned long long)(rss.anon_huge >> 20));
+
+			if (b->page_size > MEM_OPTS_PAGE_SIZE && n > 0 && (size_t)n < sizeof(use))
+				snprintf(use + n, sizeof(use) - (size_t)n, " hugepages=%llu",
+					 (unsigned long long)(rss.hugetlb / b->page_size));
+		}
 		fprintf(
 		    f,
 		    "kvmlab: memory region %u: gpa=0x%llx size=%llu MiB backing=%s page=%llu KiB "
-		    "prealloc=%s (%.1f ms) thp=%s merge=%s\n",
+		    "prealloc=%s (%.1f ms) thp=%s merge=%s%s\n",
 		    i, (unsigned long long)g->gpa, (unsigned long long)(b->size >> 20),
 		    mem_backend_name(b->backend), (unsigned long long)(b->page_size >> 10),
 		    b->prealloc ? "on" : "off", b->prealloc_ns / 1e6,
 		    b->madv_thp == MADV_HUGEPAGE     ? "on"
 		    : b->madv_thp == MADV_NOHUGEPAGE ? "off"
 						     : "default",
-		    b->mergeable ? "on" : "off");
+		    b->mergeable ? "on" : "off", use);
 	}
+	if (!mem_ksm_read(NULL, &shared, &sharing))
+		fprintf(f, "kvmlab: ksm: pages_shared=%llu pages_sharing=%llu\n",
+			(unsigned long long)shared, (unsigned long long)sharing);
 }
 
 static int register_devices(struct vm *vm)

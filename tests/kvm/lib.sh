@@ -59,6 +59,25 @@ expect_no_grep() {
 	fi
 }
 
+# wait_for FILE REGEX SECONDS: poll until FILE matches; returns 1 after the
+# bound (a guard against hangs, not a timing assertion).
+wait_for() {
+	local i
+	for ((i = 0; i < $3 * 5; i++)); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# stop_vm PID NAME: SIGTERM a background kvmlab and expect status 143.
+stop_vm() {
+	kill -TERM "$1"
+	status=0
+	wait "$1" || status=$?
+	expect_status "$2" 143
+}
+
 finish() {
 	if [ "$fails" -ne 0 ]; then
 		echo "$fails check(s) failed" >&2

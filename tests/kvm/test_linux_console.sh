@@ -2,15 +2,6 @@
 # Interactive console, signals and threads of a running Linux guest.
 . "$(dirname "$0")/lib.sh"
 
-# wait_for FILE REGEX SECONDS: poll until FILE matches (bounded, not a timing assertion)
-wait_for() {
-	local i
-	for ((i = 0; i < $3 * 5; i++)); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
 
 # An interactive session fed through stdin answers a command.
 mkfifo "$TMP/in"

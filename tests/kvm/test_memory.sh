@@ -2,25 +2,10 @@
 # Guest memory backends as the host sees them: hugepages taken while the
 # guest runs and given back after, refusal when too few, THP on/off, and RAM
 # above the 3-4 GiB hole.  Needs the emulated host started with
-# --hugepages 300 and >= 6G (test.sh does that).
+# --hugepages 300 --hugepages-1g 1 and >= 6G (test.sh does that).
 . "$(dirname "$0")/lib.sh"
 
 hp() { awk -v k="$1:" '$1 == k {print $2}' /proc/meminfo; }
-wait_for() { # FILE REGEX SECONDS (bounded wait, not a timing assertion)
-	local i
-	for ((i = 0; i < $3 * 5; i++)); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
-# stop_vm PID NAME: SIGTERM and expect 143
-stop_vm() {
-	kill -TERM "$1"
-	status=0
-	wait "$1" || status=$?
-	expect_status "$2" 143
-}
 
 total=$(hp HugePages_Total)
 if [ "${total:-0}" -lt 256 ]; then
@@ -48,10 +33,30 @@ for backing in "backend=memfd,hugepage-size=2M" "backend=hugetlbfs,path=/dev/hug
 	fi
 	stop_vm "$pid" "$name"
 	expect_grep "$name" err "memory region 0: gpa=0x0 size=512 MiB backing=${name#backend=} page=2048 KiB prealloc=on"
+	expect_grep "$name" err "memory region 0: .* hugepages=256"
 	free2=$(hp HugePages_Free)
 	[ "$free2" -eq "$free0" ] && ok "$name: all hugepages back ($free2)" ||
 		bad "$name: HugePages_Free $free2 after exit, expected $free0"
 done
+
+# 1G pages (the emulated host is given one with --hugepages-1g 1)
+g1=/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages
+if [ "$(cat "$g1" 2>/dev/null || echo 0)" -lt 1 ]; then
+	bad "the host has no free 1G hugepage; run through tests/nested/run --hugepages-1g 1"
+else
+	"$KVMLAB" run --memory size=1G,backend=memfd,hugepage-size=1G,prealloc=on --stats -- \
+		sh -c 'echo guest-up; sleep 600' >"$TMP/g1.out" 2>"$TMP/g1.err" </dev/null &
+	pid=$!
+	if wait_for "$TMP/g1.out" guest-up 240; then
+		[ "$(cat "$g1")" -eq 0 ] && ok "1G: the free 1G page is in use" ||
+			bad "1G: free 1G pages $(cat "$g1") while the guest runs"
+	else
+		bad "1G: guest did not come up"
+	fi
+	stop_vm "$pid" g1
+	expect_grep g1 err 'backing=memfd page=1048576 KiB prealloc=on'
+	[ "$(cat "$g1")" -eq 1 ] && ok "1G: page given back" || bad "1G: page not given back"
+fi
 
 # Too few hugepages: exit 2, a message saying how many are needed, none taken.
 free0=$(hp HugePages_Free)

@@ -3,14 +3,6 @@
 # emulated host started with --numa-nodes 2 (test.sh does that).
 . "$(dirname "$0")/lib.sh"
 
-wait_for() { # FILE REGEX SECONDS (bounded wait, not a timing assertion)
-	local i
-	for ((i = 0; i < $3 * 5; i++)); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
 ksm=/sys/kernel/mm/ksm
 
 # KSM: merge=off gives ksmd nothing to merge; merge=on does (a booted guest
@@ -41,11 +33,9 @@ for merge in off on; do
 	else
 		bad "merge=$merge: pages_sharing=$sharing"
 	fi
-	kill -TERM "$pid"
-	status=0
-	wait "$pid" || status=$?
-	expect_status "ksm$merge" 143
-	expect_grep "ksm$merge" err "merge=$merge\$"
+	stop_vm "$pid" "ksm$merge"
+	expect_grep "ksm$merge" err "merge=$merge rss=[0-9]+ MiB"
+	expect_grep "ksm$merge" err '^kvmlab: ksm: pages_shared=[0-9]+ pages_sharing=[0-9]+$'
 done
 echo 2 >"$ksm/run"
 
@@ -70,10 +60,7 @@ if wait_for "$TMP/numa.out" guest-up 240; then
 else
 	bad "numa: guest did not come up"
 fi
-kill -TERM "$pid"
-status=0
-wait "$pid" || status=$?
-expect_status numa 143
+stop_vm "$pid" numa
 
 # A node that does not exist is an error at start.
 run_vm nonode run --memory size=256M,host-nodes=7,policy=bind -- true

@@ -125,6 +125,51 @@ static void test_memfd(void **state)
 	mem_backing_release(&b);
 }
 
+static void test_prealloc_threads(void **state)
+{
+	const uint64_t len = 16ull << 20;
+	char err[256];
+	uint8_t *p;
+	(void)state;
+
+	/* one thread below 1 GiB, four from there */
+	assert_int_equal(mem_prealloc_threads(8ull << 20), 1);
+	assert_int_equal(mem_prealloc_threads(G1 - 4096), 1);
+	assert_int_equal(mem_prealloc_threads(G1), MEM_PREALLOC_MAX_THREADS);
+	assert_int_equal(mem_prealloc_threads(64 * G1), 4);
+
+	/* slices of whole pages, the remainder spread, every page touched */
+	for (unsigned int n = 1; n <= 6; n++) {
+		uint64_t size = len - (n % 3) * 4096; /* not always divisible */
+
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		assert_true(p != MAP_FAILED);
+		madvise(p, len, MADV_NOHUGEPAGE);
+		assert_int_equal(mem_populate(p, size, 4096, n, err, sizeof(err)), 0);
+		assert_int_equal(resident(p, len), size / 4096);
+		munmap(p, len);
+	}
+	/* more threads than pages */
+	p = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(p != MAP_FAILED);
+	assert_int_equal(mem_populate(p, 3 * 4096, 4096, 4, err, sizeof(err)), 0);
+	assert_int_equal(resident(p, 3 * 4096), 3);
+	munmap(p, 3 * 4096);
+	/* a bad geometry is refused, not guessed */
+	assert_int_equal(mem_populate(p, 4097, 4096, 2, err, sizeof(err)), -EINVAL);
+	assert_int_equal(mem_populate(p, 4096, 4096, 0, err, sizeof(err)), -EINVAL);
+	/* a slice that cannot be populated (a hole in the range) fails the
+	 * whole, after every thread is joined */
+	p = mmap(NULL, 8 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(p != MAP_FAILED);
+	munmap(p + 6 * 4096, 4096);
+	assert_int_equal(mem_populate(p, 8 * 4096, 4096, 4, err, sizeof(err)), -ENOMEM);
+	assert_non_null(strstr(err, "--memory: prealloc of 32768 bytes failed"));
+	assert_int_equal(resident(p, 4 * 4096), 4); /* the other slices were done */
+	munmap(p, 8 * 4096);
+}
+
 static void test_region_sizes(void **state)
 {
 	struct mem_opts m;
@@ -332,6 +377,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_anon),
 	    cmocka_unit_test(test_memfd),
+	    cmocka_unit_test(test_prealloc_threads),
 	    cmocka_unit_test(test_region_sizes),
 	    cmocka_unit_test(test_tuning),
 	    cmocka_unit_test(test_hugepage_shortage),
