@@ -5,37 +5,42 @@
 
 ksm=/sys/kernel/mm/ksm
 
-# KSM: merge=off gives ksmd nothing to merge; merge=on does (a booted guest
-# has many identical pages: zeroed ones, page tables, kernel copies).
+# KSM: two guests booted from the same kernel and initramfs have many
+# identical pages.  With merge=off ksmd has nothing to scan; with merge=on it
+# merges them (pages_sharing > 0) within a bounded wait.
 echo 1 >"$ksm/run"
 echo 5000 >"$ksm/pages_to_scan"
 echo 20 >"$ksm/sleep_millisecs"
 for merge in off on; do
 	echo 2 >"$ksm/run" # unmerge everything, reset counters
 	echo 1 >"$ksm/run"
-	"$KVMLAB" run --memory "size=256M,merge=$merge" --stats -- sh -c 'echo guest-up; sleep 600' \
-		>"$TMP/ksm$merge.out" 2>"$TMP/ksm$merge.err" </dev/null &
-	pid=$!
+	pids=()
+	for g in a b; do
+		"$KVMLAB" run --memory "size=256M,merge=$merge" --stats -- sh -c 'echo guest-up; sleep 600' \
+			>"$TMP/ksm$merge$g.out" 2>"$TMP/ksm$merge$g.err" </dev/null &
+		pids+=($!)
+	done
 	sharing=0
-	if wait_for "$TMP/ksm$merge.out" guest-up 240; then
+	if wait_for "$TMP/ksm${merge}a.out" guest-up 300 && wait_for "$TMP/ksm${merge}b.out" guest-up 300; then
 		for _ in $(seq 1 60); do # up to ~30 s of ksmd scanning
 			sharing=$(cat "$ksm/pages_sharing")
 			[ "$sharing" -gt 0 ] && break
 			sleep 0.5
 		done
 	else
-		bad "merge=$merge: guest did not come up"
+		bad "merge=$merge: guests did not come up"
 	fi
 	if [ "$merge" = on ] && [ "$sharing" -gt 0 ]; then
-		ok "merge=on: pages_sharing=$sharing"
+		ok "merge=on: pages_sharing=$sharing across two guests"
 	elif [ "$merge" = off ] && [ "$sharing" -eq 0 ]; then
 		ok "merge=off: pages_sharing=0"
 	else
 		bad "merge=$merge: pages_sharing=$sharing"
 	fi
-	stop_vm "$pid" "ksm$merge"
-	expect_grep "ksm$merge" err "merge=$merge rss=[0-9]+ MiB"
-	expect_grep "ksm$merge" err '^kvmlab: ksm: pages_shared=[0-9]+ pages_sharing=[0-9]+$'
+	stop_vm "${pids[0]}" "ksm${merge}a"
+	stop_vm "${pids[1]}" "ksm${merge}b"
+	expect_grep "ksm${merge}a" err "merge=$merge rss=[0-9]+ MiB"
+	expect_grep "ksm${merge}a" err '^kvmlab: ksm: pages_shared=[0-9]+ pages_sharing=[0-9]+$'
 done
 echo 2 >"$ksm/run"
 
