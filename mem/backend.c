@@ -74,8 +74,7 @@ static int read_small(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* Decimal number on one line. */
-static int read_u64(const char *path, uint64_t *out)
+int mem_read_u64(const char *path, uint64_t *out)
 {
 	char buf[32];
 	size_t n;
@@ -103,7 +102,7 @@ int mem_hugepages_available(const char *sysfs, uint64_t page_size, uint64_t *ava
 			     sysfs ? sysfs : DEFAULT_SYSFS, (unsigned long long)(page_size >> 10),
 			     names[i]) >= (int)sizeof(path))
 			return -ENAMETOOLONG;
-		r = read_u64(path, &v[i]);
+		r = mem_read_u64(path, &v[i]);
 		if (r == -ENOENT)
 			return -ENOENT;
 		if (r)

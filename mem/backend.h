@@ -89,4 +89,9 @@ int mem_hugetlbfs_find(const char *mounts, uint64_t page_size, char *dir, size_t
  * or -EINVAL with a message naming --memory host-nodes. */
 int mem_nodes_check(const char *sysfs, uint64_t nodes, char *err, size_t errlen);
 
+/* Read a file holding one decimal number (optionally newline-terminated),
+ * as sysfs and procfs counters do.  Returns 0, -errno if the file cannot be
+ * opened or read (-ENOENT when absent), -EIO if it holds anything else. */
+int mem_read_u64(const char *path, uint64_t *out);
+
 #endif

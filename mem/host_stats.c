@@ -1,6 +1,8 @@
 /* smaps and KSM counters for --stats. */
 #include "mem/host_stats.h"
 
+#include "mem/backend.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,25 +77,12 @@ int mem_smaps_rss(const char *smaps, uintptr_t start, uint64_t len, struct mem_r
 
 static int read_counter(const char *sysfs, const char *name, uint64_t *v)
 {
-	char path[512], buf[32], *end;
-	FILE *f;
-	int ok;
+	char path[512];
 
 	if (snprintf(path, sizeof(path), "%s/kernel/mm/ksm/%s", sysfs ? sysfs : DEFAULT_SYSFS,
 		     name) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? -ENOENT : -EIO;
-	ok = fgets(buf, sizeof(buf), f) != NULL;
-	fclose(f);
-	if (!ok || buf[0] < '0' || buf[0] > '9')
-		return -EIO;
-	errno = 0;
-	*v = strtoull(buf, &end, 10);
-	if (errno || (*end && *end != '\n'))
-		return -EIO;
-	return 0;
+	return mem_read_u64(path, v);
 }
 
 int mem_ksm_read(const char *sysfs, uint64_t *shared, uint64_t *sharing)

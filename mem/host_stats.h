@@ -23,7 +23,8 @@ struct mem_rss {
 int mem_smaps_rss(const char *smaps, uintptr_t start, uint64_t len, struct mem_rss *out);
 
 /* KSM counters pages_shared and pages_sharing under sysfs (NULL: /sys).
- * Returns 0, -ENOENT without KSM, -EIO if unreadable or malformed. */
+ * Returns 0, -ENOENT without KSM, another negative errno if a counter cannot
+ * be read, -EIO if one is malformed. */
 int mem_ksm_read(const char *sysfs, uint64_t *shared, uint64_t *sharing);
 
 #endif
