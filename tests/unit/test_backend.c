@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "fake_root.h"
+
 #include "mem/backend.h"
 
 #define M2 (2ull << 20)
@@ -224,27 +226,13 @@ static char root[64];
 
 static void put(const char *rel, const char *text)
 {
-	char path[256], dir[256], *slash;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (slash = dir + strlen(root) + 1; (slash = strchr(slash, '/')); slash++) {
-		*slash = '\0';
-		mkdir(dir, 0755);
-		*slash = '/';
-	}
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	fake_root_put(root, rel, text, NULL, 0);
 }
 
 static int setup_root(void **state)
 {
 	(void)state;
-	snprintf(root, sizeof(root), "/tmp/kvmlab-test-backend-XXXXXX");
-	if (!mkdtemp(root))
+	if (fake_root_make(root, sizeof(root), "backend"))
 		return -1;
 	put("kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "0\n");
 	put("kernel/mm/hugepages/hugepages-2048kB/resv_hugepages", "0\n");
@@ -258,10 +246,8 @@ static int setup_root(void **state)
 
 static int teardown_root(void **state)
 {
-	char cmd[128];
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	return system(cmd) == 0 ? 0 : -1;
+	return fake_root_remove(root);
 }
 
 static void refuse_alloc(const char *o, struct mem_host *h, int e, const char *needle)

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "fake_root.h"
+
 #include "mem/host_stats.h"
 
 #define KB 1024ull
@@ -26,20 +28,7 @@ struct fake {
 /* Write text to root/rel, creating directories; the full path in path. */
 static void put(const struct fake *fk, const char *rel, const char *text, char *path, size_t len)
 {
-	char dir[256], *slash;
-	FILE *f;
-
-	snprintf(path, len, "%s/%s", fk->root, rel);
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (slash = dir + strlen(fk->root) + 1; (slash = strchr(slash, '/')); slash++) {
-		*slash = '\0';
-		mkdir(dir, 0755);
-		*slash = '/';
-	}
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	fake_root_put(fk->root, rel, text, path, len);
 }
 
 static int setup(void **state)
@@ -48,8 +37,7 @@ static int setup(void **state)
 
 	if (!fk)
 		return -1;
-	snprintf(fk->root, sizeof(fk->root), "/tmp/kvmlab-test-host-stats-XXXXXX");
-	if (!mkdtemp(fk->root)) {
+	if (fake_root_make(fk->root, sizeof(fk->root), "host-stats")) {
 		free(fk);
 		return -1;
 	}
@@ -60,13 +48,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fake *fk = *state;
-	char cmd[128];
-	int r;
+	int r = fake_root_remove(fk->root);
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fk->root);
-	r = system(cmd);
 	free(fk);
-	return r == 0 ? 0 : -1;
+	return r;
 }
 
 /* One VMA of smaps (a subset of the kernel's fields, in its order). */

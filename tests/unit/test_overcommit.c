@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "fake_root.h"
+
 #include "mem/overcommit.h"
 
 /* The fake host: a root directory holding meminfo and a sysfs tree. */
@@ -23,20 +25,7 @@ struct fake {
 
 static void put(const struct fake *fk, const char *rel, const char *text)
 {
-	char path[256], dir[256], *slash;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", fk->root, rel);
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (slash = dir + strlen(fk->root) + 1; (slash = strchr(slash, '/')); slash++) {
-		*slash = '\0';
-		mkdir(dir, 0755);
-		*slash = '/';
-	}
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	fake_root_put(fk->root, rel, text, NULL, 0);
 }
 
 /* meminfo with MemAvailable of kb kB. */
@@ -64,8 +53,7 @@ static int setup(void **state)
 
 	if (!fk)
 		return -1;
-	snprintf(fk->root, sizeof(fk->root), "/tmp/kvmlab-test-overcommit-XXXXXX");
-	if (!mkdtemp(fk->root)) {
+	if (fake_root_make(fk->root, sizeof(fk->root), "overcommit")) {
 		free(fk);
 		return -1;
 	}
@@ -79,13 +67,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fake *fk = *state;
-	char cmd[128];
-	int r;
+	int r = fake_root_remove(fk->root);
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fk->root);
-	r = system(cmd);
 	free(fk);
-	return r == 0 ? 0 : -1;
+	return r;
 }
 
 /* Parse o and run the check on the fake host. */
