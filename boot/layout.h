@@ -72,6 +72,30 @@
  * the loaders additionally require the kernel's own range. */
 #define BOOT_MIN_RAM BOOT_HIGH_START
 
+/* PCI: the host bridge decodes type-1 configuration accesses at ports
+ * 0xCF8 (address) and 0xCFC..0xCFF (data).  Memory BARs are placed in a
+ * 32-bit window in the hole below the I/O APIC and in a 64-bit window that
+ * starts at the first GiB boundary at or above max(4 GiB, end of RAM).  The
+ * ACPI DSDT describes both windows (_CRS) and routes INTA# of device slot S
+ * to GSI PCI_INTX_GSI(S) (_PRT), I/O APIC pins 16..23, level-triggered. */
+#define PCI_CONFIG_ADDR_PORT 0xCF8
+#define PCI_CONFIG_DATA_PORT 0xCFC
+#define PCI_MMIO32_BASE	     0xC0000000ULL
+#define PCI_MMIO32_END	     0xFEC00000ULL /* exclusive */
+#define PCI_MMIO64_ALIGN     (1ULL << 30)
+#define PCI_MMIO64_SIZE	     (64ULL << 30)
+#define PCI_INTX_GSI_BASE    16U
+#define PCI_INTX_GSI_COUNT   8U
+#define PCI_INTX_GSI(slot)   (PCI_INTX_GSI_BASE + ((unsigned)(slot) % PCI_INTX_GSI_COUNT))
+
+/* First byte of the 64-bit PCI window for RAM ending at ram_end (exclusive). */
+static inline unsigned long long pci_mmio64_base(unsigned long long ram_end)
+{
+	unsigned long long b = ram_end < (4ULL << 30) ? (4ULL << 30) : ram_end;
+
+	return (b + PCI_MMIO64_ALIGN - 1) & ~(PCI_MMIO64_ALIGN - 1);
+}
+
 static_assert(BOOT_GDT_GPA + BOOT_GDT_BYTES <= BOOT_ZERO_PAGE_GPA, "GDT overlaps zero page");
 static_assert(BOOT_ZERO_PAGE_GPA + BOOT_ZERO_PAGE_LEN <= BOOT_PT_GPA, "zero page overlaps PT");
 static_assert(BOOT_PD_GPA + 4 * 0x1000ULL <= BOOT_PT_END, "no room for 4 GiB of PDs");
