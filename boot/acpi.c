@@ -1,24 +1,33 @@
-/* Hardware-reduced ACPI tables: RSDP, XSDT, RSDT, FADT, DSDT, MADT.
+/* Hardware-reduced ACPI tables: RSDP, XSDT, RSDT, FADT, MADT, DSDT.
  * Layouts and offsets from ACPI 6.5 chapter 5 (5.2.5 RSDP, 5.2.6 table
  * header, 5.2.8 XSDT, 5.2.9 FADT, 5.2.12 MADT, 5.2.3.2 Generic Address
- * Structure) and chapter 20 (AML encoding). */
+ * Structure), the DSDT's AML built with boot/aml.h, the PCI host
+ * bridge's objects from chapter 6 (6.1: _HID, _UID; 6.2: _CRS, _PRT; 6.5:
+ * _BBN, _SEG). */
 #include "boot/acpi.h"
 
+#include "boot/aml.h"
 #include "boot/bytes.h"
+#include "boot/layout.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <string.h>
 
 #define ALIGN16(x) (((x) + (size_t)15) & ~(size_t)15)
+#define GIB4	   0x100000000ULL
+
+/* PCI bus 0: device slots, and interrupt pins INTA#-INTD# per slot. */
+#define PCI_SLOTS 32
+#define PCI_PINS  4
 
 /* Table sizes. */
 #define RSDP_LEN	36
 #define HDR_LEN		36 /* common system description table header */
 #define XSDT_LEN	(HDR_LEN + 2 * 8)
 #define RSDT_LEN	(HDR_LEN + 2 * 4)
-#define FADT_LEN	276 /* revision 6: up to the hypervisor vendor identity */
-#define DSDT_LEN	(HDR_LEN + sizeof(s5_aml) + sizeof(com1_aml))
+#define FADT_LEN	276	      /* revision 6: up to the hypervisor vendor identity */
+#define DSDT_MAX_LEN	4096	      /* header + AML, PCI included (about 2.1 KiB) */
 #define MADT_HDR_LEN	(HDR_LEN + 8) /* + local APIC address, flags */
 #define MADT_LAPIC_LEN	8
 #define MADT_IOAPIC_LEN 12
@@ -27,13 +36,14 @@
 #define MADT_LEN(n)                                                                                \
 	(MADT_HDR_LEN + (n)*MADT_LAPIC_LEN + MADT_IOAPIC_LEN + MADT_ISO_LEN + MADT_NMI_LEN)
 
-/* Where each table sits in the block (16-byte aligned, RSDP first). */
-#define OFF_RSDP ((size_t)0)
-#define OFF_XSDT ALIGN16(OFF_RSDP + RSDP_LEN)
-#define OFF_RSDT ALIGN16(OFF_XSDT + XSDT_LEN)
-#define OFF_FADT ALIGN16(OFF_RSDT + RSDT_LEN)
-#define OFF_DSDT ALIGN16(OFF_FADT + FADT_LEN)
-#define OFF_MADT ALIGN16(OFF_DSDT + DSDT_LEN)
+/* Where each table sits in the block (16-byte aligned, RSDP first; the
+ * DSDT, whose size depends on the configuration, last). */
+#define OFF_RSDP    ((size_t)0)
+#define OFF_XSDT    ALIGN16(OFF_RSDP + RSDP_LEN)
+#define OFF_RSDT    ALIGN16(OFF_XSDT + XSDT_LEN)
+#define OFF_FADT    ALIGN16(OFF_RSDT + RSDT_LEN)
+#define OFF_MADT    ALIGN16(OFF_FADT + FADT_LEN)
+#define OFF_DSDT(n) ALIGN16(OFF_MADT + MADT_LEN(n))
 
 /* Header fields. */
 #define OEM_ID	      "KVMLAB"	 /* 6 bytes */
@@ -99,57 +109,10 @@
 #define MADT_ALL_CPUS	   0xFF
 #define MPS_INTI_HIGH_EDGE 0x0005 /* polarity 01 active high, trigger 01 edge */
 
-/* \_S5_: Name (_S5_, Package () {5, 5, 0, 0}) at the root scope.  ACPI
- * reads SLP_TYPa, SLP_TYPb from the first two elements; hardware-reduced
- * OSPMs use only SLP_TYPa.  This is the whole DSDT definition block. */
-/* clang-format off */
-static const uint8_t s5_aml[] = {
-	0x08,			/* NameOp */
-	'_', 'S', '5', '_',	/* NameString: one NameSeg, "_S5_" */
-	0x12,			/* PackageOp */
-	0x08,			/* PkgLength: 8 bytes, this byte to the end (one-byte form, < 64) */
-	0x04,			/* NumElements */
-	0x0A, ACPI_S5_SLP_TYP,	/* BytePrefix 5: SLP_TYPa */
-	0x0A, ACPI_S5_SLP_TYP,	/* BytePrefix 5: SLP_TYPb */
-	0x00,			/* ZeroOp: reserved */
-	0x00,			/* ZeroOp: reserved */
-};
-/* clang-format on */
-
-/* \_SB.COM1: the 16550A at 0x3F8, IRQ 4, as a PNP0501 device.  With
- * hardware-reduced ACPI Linux sets up no legacy PIC and maps no ISA IRQ by
- * itself; the 8250 PNP driver maps IRQ 4 through the IOAPIC from this _CRS.
- *   Scope (\_SB) { Device (COM1) { Name (_HID, EisaId ("PNP0501"))
- *     Name (_UID, 0) Name (_CRS, ResourceTemplate () {
- *       IO (Decode16, 0x3F8, 0x3F8, 1, 8) IRQNoFlags () {4} }) } } */
-/* clang-format off */
-static const uint8_t com1_aml[] = {
-	0x10,			/* ScopeOp */
-	0x33,			/* PkgLength: 51 bytes, this byte to the end */
-	'\\', '_', 'S', 'B', '_',	/* NameString: root prefix + "_SB_" */
-	0x5B, 0x82,		/* DeviceOp (ExtOpPrefix 0x5B, 0x82) */
-	0x2B,			/* PkgLength: 43 bytes, this byte to the end */
-	'C', 'O', 'M', '1',	/* NameSeg */
-	0x08, '_', 'H', 'I', 'D', /* NameOp "_HID" */
-	0x0C, 0x41, 0xD0, 0x05, 0x01, /* DWordPrefix: EisaId("PNP0501") = 0x0105D041 */
-	0x08, '_', 'U', 'I', 'D', /* NameOp "_UID" */
-	0x00,			/* ZeroOp */
-	0x08, '_', 'C', 'R', 'S', /* NameOp "_CRS" */
-	0x11,			/* BufferOp */
-	0x10,			/* PkgLength: 16 bytes, this byte to the end */
-	0x0A, 0x0D,		/* BufferSize: BytePrefix 13 */
-	0x47, 0x01,		/* I/O port descriptor, 16-bit decode */
-	0xF8, 0x03, 0xF8, 0x03,	/* minimum and maximum base 0x3F8 */
-	0x01, 0x08,		/* alignment 1, length 8 */
-	0x22, 0x10, 0x00,	/* IRQ descriptor (no flags: edge, active high), mask: IRQ 4 */
-	0x79, 0x00,		/* End tag, checksum 0 (none) */
-};
-/* clang-format on */
-
-static_assert(sizeof(s5_aml) - 6 == 8, "PkgLength counts from itself to the end");
-static_assert(sizeof(com1_aml) - 1 == 0x33, "Scope PkgLength");
-static_assert(OFF_MADT + MADT_LEN(ACPI_MAX_CPUS) <= ACPI_MAX_BYTES, "ACPI_MAX_BYTES too small");
+static_assert(ALIGN16(OFF_MADT + MADT_LEN(ACPI_MAX_CPUS)) + DSDT_MAX_LEN <= ACPI_MAX_BYTES,
+	      "ACPI_MAX_BYTES too small");
 static_assert(ACPI_S5_POWEROFF_VALUE == 0x34, "S5 sleep control value");
+static_assert(PCI_INTX_GSI_BASE + PCI_INTX_GSI_COUNT <= 24, "INTx beyond the I/O APIC's pins");
 static_assert(FADT_SLEEP_STATUS_REG == FADT_SLEEP_CONTROL_REG + GAS_LEN, "FADT layout");
 static_assert(FADT_HYPERVISOR_VENDOR + 8 == FADT_LEN, "FADT layout");
 
@@ -187,7 +150,7 @@ size_t acpi_size(unsigned ncpus)
 {
 	if (ncpus < 1 || ncpus > ACPI_MAX_CPUS)
 		return 0;
-	return OFF_MADT + MADT_LEN((size_t)ncpus);
+	return OFF_DSDT((size_t)ncpus) + DSDT_MAX_LEN;
 }
 
 static void build_rsdp(uint8_t *p, uint64_t gpa)
@@ -216,31 +179,108 @@ static void build_xsdt_rsdt(uint8_t *buf, uint64_t gpa)
 	seal(r, RSDT_LEN);
 }
 
-static void build_fadt(uint8_t *f, uint64_t gpa, const struct acpi_config *cfg)
+static void build_fadt(uint8_t *f, uint64_t gpa, size_t off_dsdt, const struct acpi_config *cfg)
 {
 	put_header(f, "FACP", FADT_LEN, FADT_REVISION);
 	/* FIRMWARE_CTRL/X_FIRMWARE_CTRL 0: no FACS (optional when reduced);
 	 * SCI_INT, SMI_CMD, PM1/PM2/PM_TMR/GPE blocks 0: none exist */
-	put32(f + FADT_DSDT, (uint32_t)(gpa + OFF_DSDT));
+	put32(f + FADT_DSDT, (uint32_t)(gpa + off_dsdt));
 	put16(f + FADT_IAPC_BOOT_ARCH, IAPC_BOOT_ARCH);
 	put32(f + FADT_FLAGS,
 	      FADT_F_HW_REDUCED | FADT_F_RESET_REG_SUP | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON);
 	put_io8(f + FADT_RESET_REG, ACPI_RESET_PORT);
 	f[FADT_RESET_VALUE] = ACPI_RESET_VALUE;
 	f[FADT_MINOR_VERSION] = FADT_MINOR;
-	put64(f + FADT_X_DSDT, gpa + OFF_DSDT); /* same table as DSDT */
+	put64(f + FADT_X_DSDT, gpa + off_dsdt); /* same table as DSDT */
 	put_io8(f + FADT_SLEEP_CONTROL_REG, cfg->sleep_ctl_port);
 	put_io8(f + FADT_SLEEP_STATUS_REG, cfg->sleep_sts_port);
 	memcpy(f + FADT_HYPERVISOR_VENDOR, HYPERVISOR_ID, 8);
 	seal(f, FADT_LEN);
 }
 
-static void build_dsdt(uint8_t *d)
+/* \_SB.COM1: the 16550A at 0x3F8, IRQ 4, as a PNP0501 device.  With
+ * hardware-reduced ACPI Linux sets up no legacy PIC and maps no ISA IRQ by
+ * itself; the 8250 PNP driver maps IRQ 4 through the I/O APIC from this
+ * _CRS. */
+static void aml_com1(struct aml *a)
 {
-	put_header(d, "DSDT", DSDT_LEN, DSDT_REVISION);
-	memcpy(d + HDR_LEN, s5_aml, sizeof(s5_aml));
-	memcpy(d + HDR_LEN + sizeof(s5_aml), com1_aml, sizeof(com1_aml));
-	seal(d, DSDT_LEN);
+	size_t dev, crs;
+
+	dev = aml_device_begin(a, "COM1");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0501");
+	aml_name_int(a, "_UID", 0);
+	aml_name(a, "_CRS");
+	crs = aml_restemplate_begin(a);
+	aml_res_io(a, true, 0x3F8, 0x3F8, 1, 8);
+	aml_res_irq_noflags(a, 4);
+	aml_restemplate_end(a, crs);
+	aml_end(a, dev);
+}
+
+/* \_SB.PCI0: the host bridge of PCI segment 0, bus 0.  _CRS lists what it
+ * consumes (the type-1 configuration ports) and the windows it forwards to
+ * its bus (ResourceProducer): Linux takes the windows as the root bus's
+ * resources and assigns BARs inside them.  _PRT maps each slot's INTx pins
+ * straight to I/O APIC GSIs (source Zero: no link device), which Linux
+ * programs level-triggered, active low. */
+static void aml_pci0(struct aml *a, const struct acpi_config *cfg)
+{
+	size_t dev, crs, prt, entry;
+
+	dev = aml_device_begin(a, "PCI0");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0A03");
+	aml_name_int(a, "_UID", 0);
+	aml_name_int(a, "_SEG", 0);
+	aml_name_int(a, "_BBN", 0);
+	aml_name(a, "_CRS");
+	crs = aml_restemplate_begin(a);
+	aml_res_word_bus(a, 0x00, 0xFF);
+	aml_res_io(a, true, PCI_CONFIG_ADDR_PORT, PCI_CONFIG_ADDR_PORT, 1, 8);
+	aml_res_word_io(a, 0x0D00, 0xFFFF);
+	aml_res_dword_memory(a, AML_CACHEABLE, true, (uint32_t)cfg->pci_mmio32_base,
+			     (uint32_t)(cfg->pci_mmio32_end - 1));
+	aml_res_qword_memory(a, AML_CACHEABLE, true, cfg->pci_mmio64_base, cfg->pci_mmio64_end - 1);
+	aml_restemplate_end(a, crs);
+	aml_name(a, "_PRT");
+	prt = aml_package_begin(a, PCI_SLOTS * PCI_PINS);
+	for (unsigned slot = 0; slot < PCI_SLOTS; slot++) {
+		for (unsigned pin = 0; pin < PCI_PINS; pin++) {
+			entry = aml_package_begin(a, 4);
+			aml_int(a, (uint64_t)slot << 16 | 0xFFFF); /* any function */
+			aml_int(a, pin);			   /* 0 = INTA# */
+			aml_int(a, 0);				   /* source: a GSI */
+			aml_int(a, PCI_INTX_GSI(slot + pin));	   /* source index */
+			aml_end(a, entry);
+		}
+	}
+	aml_end(a, prt);
+	aml_end(a, dev);
+}
+
+/* The DSDT's definition block into aml.  \_S5_ = Package {5, 5, 0, 0}:
+ * ACPI reads SLP_TYPa, SLP_TYPb from the first two elements;
+ * hardware-reduced OSPMs use only SLP_TYPa. */
+static int build_dsdt_aml(uint8_t *p, size_t cap, const struct acpi_config *cfg)
+{
+	struct aml a;
+	size_t pkg, sb;
+
+	aml_init(&a, p, cap);
+	aml_name(&a, "_S5_");
+	pkg = aml_package_begin(&a, 4);
+	aml_int(&a, ACPI_S5_SLP_TYP);
+	aml_int(&a, ACPI_S5_SLP_TYP);
+	aml_int(&a, 0); /* reserved */
+	aml_int(&a, 0); /* reserved */
+	aml_end(&a, pkg);
+	sb = aml_scope_begin(&a, "\\_SB");
+	aml_com1(&a);
+	if (cfg->pci)
+		aml_pci0(&a, cfg);
+	aml_end(&a, sb);
+	return aml_result(&a);
 }
 
 static void build_madt(uint8_t *m, const struct acpi_config *cfg)
@@ -283,29 +323,60 @@ static void build_madt(uint8_t *m, const struct acpi_config *cfg)
 	seal(m, len);
 }
 
+/* Whether [base, end) and [b2, b2 + len2) overlap. */
+static bool overlaps(uint64_t base, uint64_t end, uint64_t b2, uint64_t len2)
+{
+	return base < b2 + len2 && b2 < end;
+}
+
+/* The PCI windows: each nonempty, the 32-bit one below 4 GiB, the 64-bit
+ * one at or above it, neither over the I/O APIC or the local APIC. */
+static bool pci_windows_ok(const struct acpi_config *cfg)
+{
+	uint64_t b32 = cfg->pci_mmio32_base, e32 = cfg->pci_mmio32_end;
+	uint64_t b64 = cfg->pci_mmio64_base, e64 = cfg->pci_mmio64_end;
+
+	if (b32 >= e32 || e32 > GIB4 || b64 >= e64 || b64 < GIB4)
+		return false;
+	return !overlaps(b32, e32, cfg->ioapic_addr, ACPI_IOAPIC_SIZE) &&
+	       !overlaps(b32, e32, ACPI_LAPIC_ADDR, ACPI_LAPIC_SIZE);
+}
+
 int acpi_build(uint8_t *buf, size_t len, uint64_t buf_gpa, const struct acpi_config *cfg,
 	       uint64_t *rsdp_gpa)
 {
-	size_t need = cfg ? acpi_size(cfg->ncpus) : 0;
+	size_t need = cfg ? acpi_size(cfg->ncpus) : 0, off_dsdt, dsdt_len;
+	uint8_t aml[DSDT_MAX_LEN - HDR_LEN];
 	uint64_t end;
+	int rc;
 
 	if (need == 0 || cfg->ioapic_id < cfg->ncpus || cfg->ioapic_id == 0xFF ||
 	    cfg->ioapic_addr > UINT32_MAX || cfg->sleep_ctl_port == 0 || cfg->sleep_sts_port == 0)
 		return -EINVAL;
-	if ((buf_gpa & 0xf) != 0 || __builtin_add_overflow(buf_gpa, need, &end) ||
-	    end > 0x100000000ULL)
+	if (cfg->pci && !pci_windows_ok(cfg))
+		return -EINVAL;
+	if ((buf_gpa & 0xf) != 0 || __builtin_add_overflow(buf_gpa, need, &end) || end > GIB4)
 		return -EINVAL;
 	if (len < need)
 		return -ENOSPC;
+	/* the AML first, so that nothing is written if it failed (it cannot:
+	 * DSDT_MAX_LEN leaves room, as the unit tests check) */
+	rc = build_dsdt_aml(aml, sizeof(aml), cfg);
+	if (rc < 0)
+		return rc;
+	off_dsdt = OFF_DSDT((size_t)cfg->ncpus);
+	dsdt_len = HDR_LEN + (size_t)rc;
 	memset(buf, 0, need);
 	build_xsdt_rsdt(buf, buf_gpa);
-	build_fadt(buf + OFF_FADT, buf_gpa, cfg);
-	build_dsdt(buf + OFF_DSDT);
+	build_fadt(buf + OFF_FADT, buf_gpa, off_dsdt, cfg);
 	build_madt(buf + OFF_MADT, cfg);
+	put_header(buf + off_dsdt, "DSDT", (uint32_t)dsdt_len, DSDT_REVISION);
+	memcpy(buf + off_dsdt + HDR_LEN, aml, (size_t)rc);
+	seal(buf + off_dsdt, dsdt_len);
 	build_rsdp(buf + OFF_RSDP, buf_gpa);
 	if (rsdp_gpa)
 		*rsdp_gpa = buf_gpa + OFF_RSDP;
-	return (int)need;
+	return (int)(off_dsdt + dsdt_len);
 }
 
 bool acpi_sleep_ctl_is_poweroff(uint8_t value)

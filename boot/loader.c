@@ -182,6 +182,12 @@ static int write_structures(unsigned ncpus, uint16_t proto, const struct guest_m
 	    .ioapic_id = (uint8_t)ncpus, /* as in the MP table */
 	    .sleep_ctl_port = ACPI_SLEEP_CTL_PORT,
 	    .sleep_sts_port = ACPI_SLEEP_STS_PORT,
+	    /* the PCI host bridge and its BAR windows (boot/layout.h) */
+	    .pci = true,
+	    .pci_mmio32_base = PCI_MMIO32_BASE,
+	    .pci_mmio32_end = PCI_MMIO32_END,
+	    .pci_mmio64_base = pci_mmio64_base(gm_end(gm)),
+	    .pci_mmio64_end = pci_mmio64_base(gm_end(gm)) + PCI_MMIO64_SIZE,
 	};
 	uint8_t gdt[X86_GDT_BYTES];
 	uint64_t map = gm_end(gm), cr3 = 0, rsdp = 0;

@@ -26,6 +26,8 @@ const char cli_run_usage[] =
     "           [,merge=on|off][,host-nodes=LIST,policy=bind|preferred|interleave]\n"
     "  --cpus N           number of vCPUs (default 1)\n"
     "  --serial MODE      stdio (default), file=PATH or off\n"
+    "  --rng [ioeventfd=on|off][,irqfd=on|off]\n"
+    "                     virtio-rng device fed from the host's getrandom(2)\n"
     "  --stats            print exit statistics per vCPU at exit\n"
     "  --trace WHAT       exits: one line per VM exit; boot: boot timeline\n"
     "                     (may be repeated or comma-separated)\n"
@@ -79,6 +81,48 @@ static int parse_serial(struct config *c, const char *v, char *err, size_t errle
 	} else {
 		return fail(err, errlen,
 			    "--serial: unknown value '%s' (use stdio, file=PATH or off)", v);
+	}
+	return 0;
+}
+
+/* "on" / "off" for key of option opt. */
+static int parse_onoff(const char *opt, const char *key, const char *v, bool *out, char *err,
+		       size_t errlen)
+{
+	if (!strcmp(v, "on"))
+		*out = true;
+	else if (!strcmp(v, "off"))
+		*out = false;
+	else
+		return fail(err, errlen, "%s: %s='%s' (use on or off)", opt, key, v);
+	return 0;
+}
+
+/* KEY=VALUE[,KEY=VALUE...] for --rng. */
+static int parse_rng(struct config *c, const char *v, char *err, size_t errlen)
+{
+	char buf[128];
+	char *save = NULL;
+
+	if (strlen(v) >= sizeof(buf))
+		return fail(err, errlen, "--rng: value too long");
+	strcpy(buf, v);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(t, '=');
+		int r;
+
+		if (!eq)
+			return fail(err, errlen, "--rng: '%s' is not KEY=VALUE", t);
+		*eq = '\0';
+		if (!strcmp(t, "ioeventfd"))
+			r = parse_onoff("--rng", t, eq + 1, &c->rng.knobs.ioeventfd, err, errlen);
+		else if (!strcmp(t, "irqfd"))
+			r = parse_onoff("--rng", t, eq + 1, &c->rng.knobs.irqfd, err, errlen);
+		else
+			return fail(err, errlen, "--rng: unknown key '%s' (use ioeventfd or irqfd)",
+				    t);
+		if (r)
+			return r;
 	}
 	return 0;
 }
@@ -146,6 +190,18 @@ static int parse_run(int argc, char **argv, struct config *c, char *err, size_t 
 			c->stats = true;
 			continue;
 		}
+		if (!strcmp(a, "--rng") || !strncmp(a, "--rng=", 6)) {
+			const char *v = a[5] == '=' ? a + 6 : NULL;
+
+			/* `run` takes no positional words, so a following word
+			 * that is not an option is --rng's value */
+			if (!v && i + 1 < argc && strncmp(argv[i + 1], "--", 2))
+				v = argv[++i];
+			c->rng.enabled = true;
+			if (v && (r = parse_rng(c, v, err, errlen)))
+				return r;
+			continue;
+		}
 		if (strncmp(a, "--", 2))
 			return fail(err, errlen, "%s: unexpected argument (options start with --)",
 				    a);
@@ -176,6 +232,7 @@ int cli_parse(int argc, char **argv, struct config *c, char *err, size_t errlen)
 	mem_opts_init(&c->mem, CLI_DEFAULT_MEM);
 	c->cpus = 1;
 	c->serial = SERIAL_STDIO;
+	c->rng.knobs = (struct virtio_knobs){.ioeventfd = true, .irqfd = true};
 	if (err && errlen)
 		err[0] = '\0';
 	if (argc < 2)

@@ -15,6 +15,19 @@
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_OFF };
 
+/* Notification paths of a virtio device: kicks through ioeventfd (else
+ * MMIO exits on the vCPU thread), interrupts through irqfd (else
+ * KVM_SIGNAL_MSI from the IO thread). */
+struct virtio_knobs {
+	bool ioeventfd;
+	bool irqfd;
+};
+
+struct rng_config {
+	bool enabled; /* --rng given */
+	struct virtio_knobs knobs;
+};
+
 struct config {
 	const char *kernel; /* NULL: the default guest */
 	const char *initrd;
@@ -26,6 +39,7 @@ struct config {
 	bool stats;
 	bool trace_exits;
 	bool trace_boot;
+	struct rng_config rng;
 	char **guest_argv; /* words after "--", NULL-terminated, or NULL */
 	int guest_argc;
 };

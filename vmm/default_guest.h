@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 /* Kernel command line used when --cmdline is not given. */
-#define DEFAULT_GUEST_CMDLINE "console=ttyS0 quiet panic=-1 io_delay=none"
+#define DEFAULT_GUEST_CMDLINE "console=ttyS0 quiet panic=-1 io_delay=none pci=noearly"
 
 /* Of names (file names like "vmlinuz-6.1.0-26-amd64"), the index of the
  * newest version by version order, considering only names starting with

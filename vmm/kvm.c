@@ -20,6 +20,10 @@ static const struct {
     {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
     {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
     {KVM_CAP_NR_MEMSLOTS, "KVM_CAP_NR_MEMSLOTS"},
+    {KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"},
+    {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},
+    {KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
+    {KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI"},
 };
 
 /* ioctl returning a negative errno instead of -1. */
@@ -230,11 +234,18 @@ int kvm_set_cpuid(int vcpu_fd, const struct kvm_cpuid_entry2 *e, int n)
 
 int kvm_set_msr(int vcpu_fd, uint32_t index, uint64_t value)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = {.hdr = {.nmsrs = 1}, .e = {.index = index, .data = value}};
-	int r = xioctl(vcpu_fd, KVM_SET_MSRS, &m);
+	/* struct kvm_msrs ends in a flexible array: header and one entry in
+	 * one suitably aligned buffer */
+	_Alignas(struct kvm_msr_entry) uint8_t buf[sizeof(struct kvm_msrs) +
+						   sizeof(struct kvm_msr_entry)];
+	struct kvm_msrs *m = (struct kvm_msrs *)buf;
+	int r;
+
+	memset(buf, 0, sizeof(buf));
+	m->nmsrs = 1;
+	m->entries[0].index = index;
+	m->entries[0].data = value;
+	r = xioctl(vcpu_fd, KVM_SET_MSRS, m);
 
 	return r == 1 ? 0 : (r < 0 ? r : -EINVAL);
 }
@@ -252,4 +263,40 @@ int kvm_get_lapic(int vcpu_fd, struct kvm_lapic_state *l)
 int kvm_set_lapic(int vcpu_fd, const struct kvm_lapic_state *l)
 {
 	return xioctl(vcpu_fd, KVM_SET_LAPIC, l);
+}
+
+int kvm_ioeventfd(struct kvm *k, uint64_t gpa, uint32_t len, int efd, bool assign)
+{
+	struct kvm_ioeventfd io = {
+	    .addr = gpa,
+	    .len = len,
+	    .fd = efd,
+	    .flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+	};
+
+	return xioctl(k->vm_fd, KVM_IOEVENTFD, &io);
+}
+
+int kvm_irqfd(struct kvm *k, unsigned int gsi, int efd, bool assign)
+{
+	struct kvm_irqfd f = {
+	    .fd = (uint32_t)efd,
+	    .gsi = gsi,
+	    .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
+	};
+
+	return xioctl(k->vm_fd, KVM_IRQFD, &f);
+}
+
+int kvm_signal_msi(struct kvm *k, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi m = {
+	    .address_lo = (uint32_t)addr,
+	    .address_hi = (uint32_t)(addr >> 32),
+	    .data = data,
+	};
+	int r = xioctl(k->vm_fd, KVM_SIGNAL_MSI, &m);
+
+	/* > 0: delivered, 0: blocked by the guest (e.g. a masked LAPIC) */
+	return r < 0 ? r : 0;
 }

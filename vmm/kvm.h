@@ -4,6 +4,7 @@
 #ifndef KVMLAB_VMM_KVM_H
 #define KVMLAB_VMM_KVM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,19 @@ int kvm_set_msr(int vcpu_fd, uint32_t index, uint64_t value);
 int kvm_set_fpu(int vcpu_fd, const struct kvm_fpu *f);
 int kvm_get_lapic(int vcpu_fd, struct kvm_lapic_state *l);
 int kvm_set_lapic(int vcpu_fd, const struct kvm_lapic_state *l);
+
+/* Bind (assign) or unbind eventfd efd to guest writes of len bytes (0: any
+ * length) at MMIO address gpa (KVM_IOEVENTFD, no data match): such writes
+ * then signal efd inside KVM instead of exiting to userspace. */
+int kvm_ioeventfd(struct kvm *k, uint64_t gpa, uint32_t len, int efd, bool assign);
+
+/* Bind (assign) or unbind eventfd efd to GSI gsi (KVM_IRQFD): a write to
+ * efd then injects gsi's route (an MSI route for MSI-X vectors). */
+int kvm_irqfd(struct kvm *k, unsigned int gsi, int efd, bool assign);
+
+/* Inject one MSI message now (KVM_SIGNAL_MSI).  Returns 0 (also when the
+ * guest blocked it) or a negative errno. */
+int kvm_signal_msi(struct kvm *k, uint64_t addr, uint32_t data);
 
 int kvm_get_regs(int vcpu_fd, struct kvm_regs *r);
 int kvm_set_regs(int vcpu_fd, const struct kvm_regs *r);

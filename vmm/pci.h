@@ -114,7 +114,8 @@ void pci_func_init(struct pci_func *f, uint16_t vendor, uint16_t device, uint32_
 /* Declare BAR bar (0..5; a 64-bit BAR also takes bar + 1) of size bytes
  * served by ops/opaque.  Call before pci_bus_add.  Returns 0, -EINVAL for
  * a bad index, kind or size (not a power of two, < 4096, or > 2 GiB for
- * 32-bit), -EBUSY if the register(s) are taken. */
+ * 32-bit) or ops without both callbacks, -EBUSY if the register(s) are
+ * taken or f is already on a bus. */
 int pci_func_add_bar(struct pci_func *f, int bar, enum pci_bar_kind kind, bool prefetch,
 		     uint64_t size, const struct bus_ops *ops, void *opaque);
 
@@ -128,7 +129,7 @@ int pci_func_add_cap(struct pci_func *f, uint8_t id, const void *body, uint8_t l
 /* Put f in the lowest free slot (1..31), place its BARs in the windows
  * (naturally aligned) and set its interrupt line register to
  * PCI_INTX_GSI(slot).  Returns the slot, -ENOSPC when no slot or window
- * room is left. */
+ * room is left (nothing changes then), -EEXIST if f is already on a bus. */
 int pci_bus_add(struct pci_bus *pb, struct pci_func *f);
 
 /* Configuration access to f at off (< PCI_CFG_SIZE) of len 1, 2 or 4

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -224,6 +225,15 @@ static int register_devices(struct vm *vm)
 	return r;
 }
 
+static int commit_routes(void *opaque, const struct kvm_irq_routing_entry *e, unsigned int n)
+{
+	return kvm_set_gsi_routing(opaque, e, n);
+}
+
+/* GSIs 0..23 are the irqchip pins; MSI routes start above them. */
+#define VM_FIRST_MSI_GSI 24
+#define VM_MAX_ROUTES	 1024
+
 static int setup_irqchip(struct vm *vm, char *err, size_t errlen)
 {
 	struct kvm_irq_routing_entry routes[48];
@@ -240,12 +250,84 @@ static int setup_irqchip(struct vm *vm, char *err, size_t errlen)
 		return r;
 	}
 	n = pc_irq_routing(routes, 48);
-	r = n < 0 ? n : kvm_set_gsi_routing(&vm->kvm, routes, (unsigned int)n);
+	r = n < 0 ? n
+		  : irq_routes_init(&vm->routes, routes, (unsigned int)n, VM_MAX_ROUTES,
+				    VM_FIRST_MSI_GSI, commit_routes, &vm->kvm);
 	if (r) {
 		snprintf(err, errlen, "KVM_SET_GSI_ROUTING: %s", strerror(-r));
 		return r;
 	}
 	return 0;
+}
+
+/* PCI bus 0 with its windows (as the loader described them in ACPI). */
+static int setup_pci(struct vm *vm, char *err, size_t errlen)
+{
+	const struct irq_line intx = {.set_level = isa_irq_set, .opaque = vm};
+	uint64_t hi = pci_mmio64_base(gm_end(&vm->gm));
+	int r = pci_bus_init(&vm->pci, &vm->mmio, PCI_MMIO32_BASE, PCI_MMIO32_END, hi,
+			     hi + PCI_MMIO64_SIZE, &intx);
+
+	if (!r) {
+		vm->pci_ready = true;
+		r = bus_register(&vm->pio, PCI_CONFIG_ADDR_PORT, 4, &pci_config_addr_ops, &vm->pci);
+	}
+	if (!r)
+		r = bus_register(&vm->pio, PCI_CONFIG_DATA_PORT, 4, &pci_config_data_ops, &vm->pci);
+	if (r)
+		snprintf(err, errlen, "PCI bus setup: %s", strerror(-r));
+	return r;
+}
+
+static int add_rng(struct vm *vm, char *err, size_t errlen)
+{
+	struct vm_rng *d = &vm->rng;
+	const struct virtio_knobs *k = &vm->cfg->rng.knobs;
+	int r;
+
+	d->present = true;
+	r = iothread_init(&d->io, "io-rng-0");
+	if (!r) {
+		d->io_ready = true;
+		r = virtio_host_init(&d->host, &vm->kvm, &vm->routes, &d->io, 1, 2, k->ioeventfd,
+				     k->irqfd);
+	}
+	if (!r) {
+		d->host_ready = true;
+		r = virtio_pci_init(&d->t, &vm->gm, &virtio_rng_ops, &d->model,
+				    virtio_rng_features(), 1, RNG_QUEUE_SIZE, 0, &virtio_host_ops,
+				    &virtio_host_msix_ops, &d->host);
+	}
+	if (!r) {
+		d->t_ready = true;
+		d->model.t = &d->t;
+		d->model.fill = virtio_rng_getrandom;
+		d->host.t = &d->t;
+		r = pci_bus_add(&vm->pci, &d->t.func);
+		r = r < 0 ? r : 0;
+	}
+	if (r)
+		snprintf(err, errlen, "--rng: %s", strerror(-r));
+	return r;
+}
+
+static void print_rng_stats(struct vm *vm, FILE *f)
+{
+	struct vm_rng *d = &vm->rng;
+	struct virtio_pci *t = &d->t;
+
+	fprintf(f,
+		"kvmlab: virtio-rng 00:%02x.0: requests=%" PRIu64 " bytes=%" PRIu64
+		" kicks=%" PRIu64 " mmio_kicks=%" PRIu64 " irqfd=%" PRIu64 " msi=%" PRIu64
+		" intx=%" PRIu64 " pending=%" PRIu64 " needs_reset=%" PRIu64 " errors=%" PRIu64
+		" resets=%" PRIu64 " kick_path=%s irq_path=%s bar=0x%" PRIx64 "\n",
+		t->func.slot, atomic_load(&d->model.requests), atomic_load(&d->model.bytes),
+		atomic_load(&d->host.q[0].wakeups), atomic_load(&t->stats.mmio_kicks),
+		atomic_load(&d->host.irqfd_sent), atomic_load(&d->host.msi_sent),
+		atomic_load(&t->stats.intx), atomic_load(&t->msix.pending),
+		atomic_load(&t->stats.needs_reset), atomic_load(&d->model.errors),
+		atomic_load(&t->stats.resets), d->host.ioeventfd ? "ioeventfd" : "exit",
+		d->host.irqfd ? "irqfd" : "signal-msi", t->bar_addr);
 }
 
 static int setup_boot_cpu(struct vm *vm, const struct boot_entry *be)
@@ -424,6 +506,14 @@ int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err
 		snprintf(err, errlen, "device registration: %s", strerror(-r));
 		return r;
 	}
+	r = setup_pci(vm, err, errlen);
+	if (r)
+		return r;
+	if (cfg->rng.enabled) {
+		r = add_rng(vm, err, errlen);
+		if (r)
+			return r;
+	}
 	r = create_vcpus(vm, err, errlen);
 	if (r)
 		return r;
@@ -544,12 +634,15 @@ int vm_run(struct vm *vm)
 		return 1;
 	}
 
+	/* IO threads first: a kick may come with the first instruction. */
+	if (vm->rng.present)
+		r = iothread_start(&vm->rng.io);
 	pthread_mutex_lock(&vm->stop_lock);
 	for (unsigned int i = 0; i < vm->ncpus && !r; i++)
 		r = vcpu_start(&vm->vcpus[i]);
 	pthread_mutex_unlock(&vm->stop_lock);
 	if (r) {
-		fprintf(stderr, "kvmlab: cannot start vCPU thread: %s\n", strerror(-r));
+		fprintf(stderr, "kvmlab: cannot start a vCPU or IO thread: %s\n", strerror(-r));
 		vm_request_stop(vm, 1, NULL);
 	} else {
 		struct termios saved;
@@ -572,6 +665,8 @@ int vm_run(struct vm *vm)
 	for (unsigned int i = 0; i < vm->ncpus; i++)
 		if (vm->vcpus[i].started)
 			pthread_join(vm->vcpus[i].thread, NULL);
+	if (vm->rng.present)
+		iothread_stop(&vm->rng.io);
 	close(sfd);
 	if (vm->cfg->trace_boot)
 		print_boot_timeline(vm);
@@ -579,12 +674,35 @@ int vm_run(struct vm *vm)
 		print_memory_stats(vm, stderr);
 		for (unsigned int i = 0; i < vm->ncpus; i++)
 			vcpu_print_stats(&vm->vcpus[i], stderr);
+		if (vm->rng.present)
+			print_rng_stats(vm, stderr);
 	}
 	return vm->exit_status;
 }
 
+static void destroy_rng(struct vm_rng *d)
+{
+	if (d->io_ready)
+		iothread_stop(&d->io);
+	if (d->host_ready)
+		virtio_host_destroy(&d->host);
+	if (d->t_ready)
+		virtio_pci_destroy(&d->t);
+	if (d->io_ready)
+		iothread_destroy(&d->io);
+	d->io_ready = d->host_ready = d->t_ready = false;
+}
+
 void vm_destroy(struct vm *vm)
 {
+	/* Device threads stop first; unmapping the BARs then unbinds their
+	 * ioeventfds while the devices still exist. */
+	if (vm->rng.io_ready)
+		iothread_stop(&vm->rng.io);
+	if (vm->pci_ready)
+		pci_bus_destroy(&vm->pci);
+	vm->pci_ready = false;
+	destroy_rng(&vm->rng);
 	for (unsigned int i = 0; i < vm->ncpus; i++) {
 		kvm_vcpu_unmap(&vm->kvm, vm->vcpus[i].run);
 		close(vm->vcpus[i].fd);
@@ -594,6 +712,7 @@ void vm_destroy(struct vm *vm)
 	free(vm->cmdline);
 	vm->cmdline = NULL;
 	vm->ncpus = 0;
+	irq_routes_destroy(&vm->routes);
 	kvm_close(&vm->kvm);
 	for (unsigned int i = 0; i < vm->nr_ram; i++)
 		mem_backing_release(&vm->ram[i]);

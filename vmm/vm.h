@@ -18,10 +18,25 @@
 #include "vmm/cli.h"
 #include "vmm/debug_exit.h"
 #include "vmm/i8042.h"
+#include "vmm/iothread.h"
+#include "vmm/irq_routes.h"
 #include "vmm/kvm.h"
+#include "vmm/pci.h"
 #include "vmm/stopwatch.h"
 #include "vmm/uart.h"
 #include "vmm/vcpu.h"
+#include "vmm/virtio_host.h"
+#include "virtio/rng.h"
+
+/* A virtio-rng device with its transport, host side and IO thread. */
+struct vm_rng {
+	bool present;
+	struct virtio_rng model;
+	struct virtio_pci t;
+	struct virtio_host host;
+	struct iothread io;
+	bool t_ready, host_ready, io_ready;
+};
 
 struct vm {
 	const struct config *cfg;
@@ -39,6 +54,10 @@ struct vm {
 	struct acpi_pm acpi_pm;
 	struct boot_marker marker;
 	struct stopwatch stopwatch;
+	struct irq_routes routes; /* GSI routing: irqchip pins + MSI routes */
+	struct pci_bus pci;
+	bool pci_ready;
+	struct vm_rng rng;
 	struct vcpu *vcpus;
 	unsigned int ncpus;
 	FILE *trace; /* --trace exits destination, or NULL */

@@ -1,6 +1,7 @@
 /* ACPI tables: reached from the RSDP like an OS does, every checksum, the
  * FADT fields Linux needs for hardware-reduced S5, the MADT entries, the
- * exact \_S5_ AML, and argument checking. */
+ * exact \_S5_ and COM1 AML, the PCI host bridge walked like an AML parser
+ * would (_HID, _CRS windows, _PRT), and argument checking. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,16 +12,25 @@
 #include <cmocka.h>
 
 #include "boot/acpi.h"
+#include "boot/layout.h"
 
 #define GPA	 0xE0000ULL
 #define CTL_PORT 0x600
 #define STS_PORT 0x601
+#define GIB	 (1ULL << 30)
 
 static uint8_t buf[8192];
 
 /* Name (_S5_, Package () {5, 5, 0, 0}), as iasl encodes it. */
 static const uint8_t s5_aml[] = {0x08, '_',  'S',  '5',	 '_',  0x12, 0x08,
 				 0x04, 0x0A, 0x05, 0x0A, 0x05, 0x00, 0x00};
+
+/* Device (COM1) { _HID PNP0501, _UID 0, _CRS IO 0x3F8/8, IRQNoFlags 4 },
+ * from DeviceOp on (iasl's encoding). */
+static const uint8_t com1_aml[] = {
+    0x5B, 0x82, 0x2B, 'C',  'O',  'M',	'1',  0x08, '_',  'H',	'I',  'D',  0x0C, 0x41, 0xD0,
+    0x05, 0x01, 0x08, '_',  'U',  'I',	'D',  0x00, 0x08, '_',	'C',  'R',  'S',  0x11, 0x10,
+    0x0A, 0x0D, 0x47, 0x01, 0xF8, 0x03, 0xF8, 0x03, 0x01, 0x08, 0x22, 0x10, 0x00, 0x79, 0x00};
 
 static uint8_t sum(const uint8_t *p, size_t len)
 {
@@ -65,6 +75,7 @@ static const uint8_t *table_at(uint64_t gpa, size_t n, const char *sig)
 	return t;
 }
 
+/* What the loader passes for a guest with 16 GiB of RAM. */
 static struct acpi_config config(unsigned ncpus)
 {
 	return (struct acpi_config){
@@ -73,7 +84,276 @@ static struct acpi_config config(unsigned ncpus)
 	    .ioapic_id = (uint8_t)ncpus,
 	    .sleep_ctl_port = CTL_PORT,
 	    .sleep_sts_port = STS_PORT,
+	    .pci = true,
+	    .pci_mmio32_base = PCI_MMIO32_BASE,
+	    .pci_mmio32_end = PCI_MMIO32_END,
+	    .pci_mmio64_base = pci_mmio64_base(16 * GIB),
+	    .pci_mmio64_end = pci_mmio64_base(16 * GIB) + PCI_MMIO64_SIZE,
 	};
+}
+
+/* A minimal AML reader, written from ACPI 6.5 chapter 20 independently of
+ * boot/aml.c: a cursor over [p, end) that every step bounds-checks. */
+struct cur {
+	const uint8_t *p, *end;
+};
+
+static uint8_t take(struct cur *c)
+{
+	assert_true(c->p < c->end);
+	return *c->p++;
+}
+
+/* PkgLength (sec. 20.2.4): returns the bytes it covers after itself. */
+static size_t take_pkglen(struct cur *c)
+{
+	uint8_t lead = take(c);
+	unsigned follow = lead >> 6;
+	uint32_t len;
+
+	if (follow == 0) {
+		assert_true(lead >= 1);
+		return lead - 1u;
+	}
+	assert_int_equal(lead & 0x30, 0); /* reserved when bytes follow */
+	len = lead & 0xF;
+	for (unsigned i = 0; i < follow; i++)
+		len |= (uint32_t)take(c) << (4 + 8 * i);
+	assert_true(len >= 1 + follow);
+	return len - 1 - follow;
+}
+
+/* The block opened by op (two bytes for ExtOpPrefix ops) at c: returns a
+ * cursor over its contents after the PkgLength, and moves c past it. */
+static struct cur take_block(struct cur *c, uint8_t op, uint8_t ext_op)
+{
+	struct cur in;
+	size_t n;
+
+	assert_int_equal(take(c), op);
+	if (op == 0x5B)
+		assert_int_equal(take(c), ext_op);
+	n = take_pkglen(c);
+	assert_true(n <= (size_t)(c->end - c->p));
+	in = (struct cur){c->p, c->p + n};
+	c->p += n;
+	return in;
+}
+
+static void take_bytes(struct cur *c, const void *want, size_t n)
+{
+	assert_true(n <= (size_t)(c->end - c->p));
+	assert_memory_equal(c->p, want, n);
+	c->p += n;
+}
+
+/* An integer data object (sec. 20.2.3). */
+static uint64_t take_int(struct cur *c)
+{
+	uint8_t op = take(c);
+	unsigned n;
+	uint64_t v = 0;
+
+	switch (op) {
+	case 0x00:
+		return 0;
+	case 0x01:
+		return 1;
+	case 0x0A:
+		n = 1;
+		break;
+	case 0x0B:
+		n = 2;
+		break;
+	case 0x0C:
+		n = 4;
+		break;
+	case 0x0E:
+		n = 8;
+		break;
+	default:
+		fail_msg("not an integer: opcode 0x%02x", op);
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)take(c) << (8 * i);
+	return v;
+}
+
+/* Name (seg, ...): NameOp and a one-segment name. */
+static void take_name(struct cur *c, const char *seg)
+{
+	assert_int_equal(take(c), 0x08);
+	take_bytes(c, seg, 4);
+}
+
+/* Package (n) { ... }: a cursor at its first element. */
+static struct cur take_package(struct cur *c, unsigned n)
+{
+	struct cur in = take_block(c, 0x12, 0);
+
+	assert_int_equal(take(&in), n); /* NumElements */
+	return in;
+}
+
+/* The PCI0 _CRS template (sec. 6.4): every descriptor checked, each once. */
+static void check_pci_crs(struct cur *c, const struct acpi_config *cfg)
+{
+	struct cur buf = take_block(c, 0x11, 0);
+	uint64_t size = take_int(&buf);
+	const uint8_t *r = buf.p, *end = buf.end;
+	unsigned bus = 0, io = 0, wio = 0, m32 = 0, m64 = 0, endtag = 0;
+
+	assert_int_equal(size, end - r);
+	while (r < end) {
+		const uint8_t *d;
+		size_t len;
+		unsigned tag;
+
+		assert_int_equal(endtag, 0); /* the End Tag is last */
+		if (r[0] & 0x80) {
+			/* large item: tag, 16-bit length */
+			assert_true(end - r >= 3);
+			tag = r[0];
+			len = get16(r + 1);
+			d = r + 3;
+		} else {
+			/* small item: tag in bits 6:3, length in 2:0 */
+			tag = (r[0] >> 3) & 0xF;
+			len = r[0] & 7;
+			d = r + 1;
+		}
+		assert_true(len <= (size_t)(end - d));
+		switch (tag) {
+		case 0x88: /* Word Address Space: bus numbers or I/O */
+			assert_int_equal(len, 13);
+			/* producer, MinFixed, MaxFixed; granularity and
+			 * translation 0 */
+			assert_int_equal(d[1], 0x0C);
+			assert_int_equal(get16(d + 3), 0);
+			assert_int_equal(get16(d + 9), 0);
+			if (d[0] == 2) {
+				assert_int_equal(get16(d + 5), 0x00);
+				assert_int_equal(get16(d + 7), 0xFF);
+				assert_int_equal(get16(d + 11), 0x100);
+				bus++;
+			} else {
+				assert_int_equal(d[0], 1);
+				assert_int_equal(d[2], 3); /* entire range */
+				assert_int_equal(get16(d + 5), 0x0D00);
+				assert_int_equal(get16(d + 7), 0xFFFF);
+				assert_int_equal(get16(d + 11), 0xF300);
+				wio++;
+			}
+			break;
+		case 0x8: /* I/O port */
+			assert_int_equal(len, 7);
+			assert_memory_equal(d, "\x01\xF8\x0C\xF8\x0C\x01\x08", 7);
+			io++;
+			break;
+		case 0x87: /* DWord Address Space */
+			assert_int_equal(len, 23);
+			assert_memory_equal(d, "\x00\x0C\x03", 3); /* memory, cacheable RW */
+			assert_int_equal(get32(d + 3), 0);
+			assert_int_equal(get32(d + 7), cfg->pci_mmio32_base);
+			assert_int_equal(get32(d + 11), cfg->pci_mmio32_end - 1);
+			assert_int_equal(get32(d + 15), 0);
+			assert_int_equal(get32(d + 19), cfg->pci_mmio32_end - cfg->pci_mmio32_base);
+			m32++;
+			break;
+		case 0x8A: /* QWord Address Space */
+			assert_int_equal(len, 43);
+			assert_memory_equal(d, "\x00\x0C\x03", 3);
+			assert_int_equal(get64(d + 3), 0);
+			assert_int_equal(get64(d + 11), cfg->pci_mmio64_base);
+			assert_int_equal(get64(d + 19), cfg->pci_mmio64_end - 1);
+			assert_int_equal(get64(d + 27), 0);
+			assert_int_equal(get64(d + 35), cfg->pci_mmio64_end - cfg->pci_mmio64_base);
+			m64++;
+			break;
+		case 0xF: /* End Tag */
+			assert_int_equal(len, 1);
+			assert_int_equal(d[0], 0); /* checksum 0: none */
+			endtag++;
+			break;
+		default:
+			fail_msg("unexpected resource descriptor 0x%02x", r[0]);
+		}
+		r = d + len;
+	}
+	assert_ptr_equal(r, end);
+	assert_true(bus == 1 && io == 1 && wio == 1 && m32 == 1 && m64 == 1 && endtag == 1);
+}
+
+/* _PRT: Package (128) { Package (4) {slot << 16 | 0xFFFF, pin, Zero, GSI} }
+ * in slot-major order; INTA# of slot S goes to PCI_INTX_GSI(S), the other
+ * pins rotate through the eight level-triggered GSIs 16-23. */
+static void check_pci_prt(struct cur *c)
+{
+	struct cur prt = take_package(c, 128);
+
+	for (unsigned slot = 0; slot < 32; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			struct cur e = take_package(&prt, 4);
+			uint64_t gsi;
+
+			assert_int_equal(take_int(&e), (uint64_t)slot << 16 | 0xFFFF);
+			assert_int_equal(take_int(&e), pin);
+			assert_int_equal(take_int(&e), 0);
+			gsi = take_int(&e);
+			assert_int_equal(gsi, 16 + (slot + pin) % 8);
+			assert_int_equal(gsi, PCI_INTX_GSI(slot + pin));
+			if (pin == 0)
+				assert_int_equal(gsi, PCI_INTX_GSI(slot));
+			assert_ptr_equal(e.p, e.end);
+		}
+	}
+	assert_ptr_equal(prt.p, prt.end);
+}
+
+/* Device (PCI0) { _HID, _UID, _SEG, _BBN, _CRS, _PRT }, nothing else. */
+static void check_pci0(struct cur *c, const struct acpi_config *cfg)
+{
+	struct cur dev = take_block(c, 0x5B, 0x82);
+
+	take_bytes(&dev, "PCI0", 4);
+	take_name(&dev, "_HID");
+	/* EisaId ("PNP0A03"), always as a DWord */
+	assert_true(dev.p < dev.end);
+	assert_int_equal(dev.p[0], 0x0C);
+	assert_int_equal(take_int(&dev), 0x030AD041);
+	take_name(&dev, "_UID");
+	assert_int_equal(take_int(&dev), 0);
+	take_name(&dev, "_SEG");
+	assert_int_equal(take_int(&dev), 0);
+	take_name(&dev, "_BBN");
+	assert_int_equal(take_int(&dev), 0);
+	take_name(&dev, "_CRS");
+	check_pci_crs(&dev, cfg);
+	take_name(&dev, "_PRT");
+	check_pci_prt(&dev);
+	assert_ptr_equal(dev.p, dev.end);
+}
+
+/* The whole definition block: \_S5_, then Scope (\_SB) { COM1 [PCI0] }
+ * running exactly to the end of the table. */
+static void check_dsdt(const uint8_t *d, const struct acpi_config *cfg)
+{
+	uint32_t len = get32(d + 4);
+	struct cur c = {d + 36, d + len}, sb;
+
+	assert_int_equal(d[8], 2); /* 64-bit AML integers */
+	/* without PCI: exactly the DSDT kvmlab always had */
+	if (!cfg->pci)
+		assert_int_equal(len, 36 + sizeof(s5_aml) + 2 + 5 + sizeof(com1_aml));
+	take_bytes(&c, s5_aml, sizeof(s5_aml));
+	sb = take_block(&c, 0x10, 0);
+	assert_ptr_equal(c.p, c.end);
+	take_bytes(&sb, "\\_SB_", 5);
+	take_bytes(&sb, com1_aml, sizeof(com1_aml));
+	if (cfg->pci)
+		check_pci0(&sb, cfg);
+	assert_ptr_equal(sb.p, sb.end);
 }
 
 static void check_gas_io8(const uint8_t *g, uint16_t port)
@@ -85,7 +365,7 @@ static void check_gas_io8(const uint8_t *g, uint16_t port)
 	assert_int_equal(get64(g + 4), port);
 }
 
-static void check_fadt(const uint8_t *f, size_t n)
+static void check_fadt(const uint8_t *f, size_t n, const struct acpi_config *cfg)
 {
 	const uint8_t *d;
 	uint16_t boot_arch = get16(f + 109);
@@ -103,17 +383,7 @@ static void check_fadt(const uint8_t *f, size_t n)
 	/* DSDT and X_DSDT name the same table */
 	assert_int_equal(get64(f + 140), get32(f + 40));
 	d = table_at(get32(f + 40), n, "DSDT");
-	assert_int_equal(get32(d + 4), 36 + sizeof(s5_aml) + 52);
-	assert_int_equal(d[8], 2); /* 64-bit AML integers */
-	assert_memory_equal(d + 36, s5_aml, sizeof(s5_aml));
-	/* then Scope (\_SB) { Device (COM1) { _HID PNP0501, _CRS IO 0x3F8/8, IRQ 4 } } */
-	assert_memory_equal(d + 36 + sizeof(s5_aml),
-			    "\x10\x33\\_SB_\x5b\x82\x2b"
-			    "COM1",
-			    14);
-	assert_memory_equal(d + 36 + sizeof(s5_aml) + 14, "\x08_HID\x0c\x41\xd0\x05\x01", 10);
-	assert_memory_equal(d + 36 + sizeof(s5_aml) + 39,
-			    "\x47\x01\xf8\x03\xf8\x03\x01\x08\x22\x10\x00\x79\x00", 13);
+	check_dsdt(d, cfg);
 	/* sleep control/status: 8-bit system I/O at the configured ports */
 	check_gas_io8(f + 244, CTL_PORT);
 	check_gas_io8(f + 256, STS_PORT);
@@ -179,17 +449,23 @@ static void check_madt(const uint8_t *m, unsigned ncpus)
 	assert_int_equal(nmis, 1);
 }
 
-static void check_tables(unsigned ncpus)
+/* Build with cfg and walk everything from the RSDP; returns the bytes
+ * acpi_build used. */
+static size_t check_tables(const struct acpi_config *cfg)
 {
-	struct acpi_config cfg = config(ncpus);
 	const uint8_t *rsdp = buf, *xsdt, *rsdt;
-	size_t n = acpi_size(ncpus);
+	size_t n = acpi_size(cfg->ncpus), used;
 	uint64_t rsdp_gpa = 0;
+	int rc;
 
 	assert_true(n > 0 && n <= ACPI_MAX_BYTES && n < sizeof(buf));
 	memset(buf, 0xee, sizeof(buf));
-	assert_int_equal(acpi_build(buf, sizeof(buf), GPA, &cfg, &rsdp_gpa), (int)n);
-	assert_int_equal(buf[n], 0xee); /* nothing written past the end */
+	rc = acpi_build(buf, sizeof(buf), GPA, cfg, &rsdp_gpa);
+	assert_true(rc > 0 && (size_t)rc <= n);
+	used = (size_t)rc;
+	for (size_t i = used; i < n; i++)
+		assert_int_equal(buf[i], 0); /* the rest of acpi_size is zeroed */
+	assert_int_equal(buf[n], 0xee);	     /* nothing written past it */
 	assert_int_equal(rsdp_gpa, GPA);
 
 	/* RSDP: ACPI 1.0 checksum over 20 bytes, extended over all 36 */
@@ -200,47 +476,140 @@ static void check_tables(unsigned ncpus)
 	assert_int_equal(sum(rsdp, 36), 0);
 	assert_memory_equal(rsdp + 9, "KVMLAB", 6);
 
-	/* XSDT and RSDT: FADT then MADT */
-	xsdt = table_at(get64(rsdp + 24), n, "XSDT");
+	/* XSDT and RSDT: FADT then MADT; every table inside what was used */
+	xsdt = table_at(get64(rsdp + 24), used, "XSDT");
 	assert_int_equal(get32(xsdt + 4), 36 + 2 * 8);
 	assert_int_equal(xsdt[8], 1);
-	rsdt = table_at(get32(rsdp + 16), n, "RSDT");
+	rsdt = table_at(get32(rsdp + 16), used, "RSDT");
 	assert_int_equal(get32(rsdt + 4), 36 + 2 * 4);
 	assert_int_equal(get64(xsdt + 36), get32(rsdt + 36));
 	assert_int_equal(get64(xsdt + 44), get32(rsdt + 40));
-	check_fadt(table_at(get64(xsdt + 36), n, "FACP"), n);
-	check_madt(table_at(get64(xsdt + 44), n, "APIC"), ncpus);
+	check_fadt(table_at(get64(xsdt + 36), used, "FACP"), used, cfg);
+	check_madt(table_at(get64(xsdt + 44), used, "APIC"), cfg->ncpus);
+	return used;
+}
+
+static void check_ncpus(unsigned ncpus)
+{
+	struct acpi_config cfg = config(ncpus);
+	size_t with_pci, without;
+
+	with_pci = check_tables(&cfg);
+	cfg.pci = false;
+	without = check_tables(&cfg);
+	assert_true(without < with_pci);
 }
 
 static void test_1cpu(void **state)
 {
 	(void)state;
-	check_tables(1);
+	check_ncpus(1);
 }
 
 static void test_2cpus(void **state)
 {
 	(void)state;
-	check_tables(2);
+	check_ncpus(2);
 }
 
 static void test_4cpus(void **state)
 {
 	(void)state;
-	check_tables(4);
+	check_ncpus(4);
 }
 
 static void test_64cpus(void **state)
 {
 	(void)state;
-	check_tables(64);
+	check_ncpus(64);
 }
 
 static void test_max_cpus(void **state)
 {
 	(void)state;
-	check_tables(ACPI_MAX_CPUS);
+	check_ncpus(ACPI_MAX_CPUS);
 	assert_int_equal(ACPI_MAX_CPUS, 254);
+}
+
+/* Other windows reach the descriptors unchanged: the loader's for small
+ * and large RAM, and the widest allowed. */
+static void test_pci_windows(void **state)
+{
+	struct acpi_config cfg = config(2);
+
+	(void)state;
+	cfg.pci_mmio64_base = pci_mmio64_base(512ULL << 20); /* 512 MiB: at 4 GiB */
+	cfg.pci_mmio64_end = cfg.pci_mmio64_base + PCI_MMIO64_SIZE;
+	assert_int_equal(cfg.pci_mmio64_base, 4 * GIB);
+	check_tables(&cfg);
+	cfg.pci_mmio64_base = pci_mmio64_base(1000 * GIB + 1);
+	cfg.pci_mmio64_end = cfg.pci_mmio64_base + PCI_MMIO64_SIZE;
+	assert_int_equal(cfg.pci_mmio64_base, 1001 * GIB);
+	check_tables(&cfg);
+	cfg.pci_mmio32_base = 0xE0000000;
+	cfg.pci_mmio32_end = 0xE0001000;
+	cfg.pci_mmio64_base = 4 * GIB;
+	cfg.pci_mmio64_end = UINT64_MAX; /* exclusive: max UINT64_MAX - 1 */
+	check_tables(&cfg);
+	/* between the I/O APIC's page and the local APIC, and above both */
+	cfg.pci_mmio32_base = 0xFEC01000;
+	cfg.pci_mmio32_end = 0xFEE00000;
+	check_tables(&cfg);
+	cfg.pci_mmio32_base = 0xFEF00000;
+	cfg.pci_mmio32_end = 4 * GIB;
+	check_tables(&cfg);
+	/* the DSDT stays well inside its share of acpi_size */
+	cfg = config(ACPI_MAX_CPUS);
+	assert_true(check_tables(&cfg) + 1024 <= acpi_size(ACPI_MAX_CPUS));
+}
+
+static void check_bad_windows(uint64_t b32, uint64_t e32, uint64_t b64, uint64_t e64)
+{
+	struct acpi_config cfg = config(4);
+	uint64_t rsdp_gpa = 123;
+
+	cfg.pci_mmio32_base = b32;
+	cfg.pci_mmio32_end = e32;
+	cfg.pci_mmio64_base = b64;
+	cfg.pci_mmio64_end = e64;
+	memset(buf, 0xee, sizeof(buf));
+	assert_int_equal(acpi_build(buf, sizeof(buf), GPA, &cfg, &rsdp_gpa), -EINVAL);
+	assert_int_equal(buf[0], 0xee); /* untouched */
+	assert_int_equal(rsdp_gpa, 123);
+	/* without PCI the windows are not looked at */
+	cfg.pci = false;
+	assert_true(acpi_build(buf, sizeof(buf), GPA, &cfg, &rsdp_gpa) > 0);
+}
+
+static void test_bad_pci_windows(void **state)
+{
+	const uint64_t b32 = PCI_MMIO32_BASE, e32 = PCI_MMIO32_END;
+	const uint64_t b64 = 8 * GIB, e64 = 72 * GIB;
+	struct acpi_config cfg = config(4);
+
+	(void)state;
+	/* empty or wrapping */
+	check_bad_windows(b32, b32, b64, e64);
+	check_bad_windows(e32, b32, b64, e64);
+	check_bad_windows(b32, e32, b64, b64);
+	check_bad_windows(b32, e32, e64, b64);
+	check_bad_windows(0, 0, 0, 0);
+	/* the 32-bit window must end by 4 GiB, the 64-bit one start there */
+	check_bad_windows(b32, 4 * GIB + 0x1000, b64, e64);
+	check_bad_windows(4 * GIB, 5 * GIB, b64, e64);
+	check_bad_windows(b32, e32, 4 * GIB - 0x1000, e64);
+	check_bad_windows(b32, e32, b32, e32);
+	/* not over the I/O APIC's page or the local APIC / MSI range */
+	check_bad_windows(b32, e32 + 1, b64, e64);
+	check_bad_windows(0xFEC00FFF, 0xFEC01000, b64, e64);
+	check_bad_windows(0xFED00000, 0xFEE00001, b64, e64);
+	check_bad_windows(0xFEEFF000, 0xFEF00000, b64, e64);
+	check_bad_windows(0x80000000, 4 * GIB, b64, e64);
+	/* the I/O APIC where cfg puts it */
+	cfg.ioapic_addr = 0xD0000000;
+	assert_int_equal(acpi_build(buf, sizeof(buf), GPA, &cfg, NULL), -EINVAL);
+	cfg.pci_mmio32_base = 0xD0001000;
+	assert_true(acpi_build(buf, sizeof(buf), GPA, &cfg, NULL) > 0);
 }
 
 static void test_sizes(void **state)
@@ -248,8 +617,12 @@ static void test_sizes(void **state)
 	(void)state;
 	assert_int_equal(acpi_size(0), 0);
 	assert_int_equal(acpi_size(255), 0);
-	assert_int_equal(acpi_size(2) - acpi_size(1), 8); /* one local APIC entry per CPU */
+	/* one 8-byte local APIC entry per CPU, the DSDT after it 16-aligned */
+	for (unsigned n = 1; n < ACPI_MAX_CPUS; n++)
+		assert_true(acpi_size(n + 1) == acpi_size(n) ||
+			    acpi_size(n + 1) == acpi_size(n) + 16);
 	assert_true(acpi_size(ACPI_MAX_CPUS) <= ACPI_MAX_BYTES);
+	assert_true(ACPI_MAX_BYTES <= ACPI_TABLES_MAX);
 }
 
 static void test_too_small(void **state)
@@ -264,7 +637,7 @@ static void test_too_small(void **state)
 	assert_int_equal(acpi_build(buf, 0, GPA, &cfg, &rsdp_gpa), -ENOSPC);
 	assert_int_equal(buf[0], 0xee); /* untouched on failure */
 	assert_int_equal(rsdp_gpa, 123);
-	assert_int_equal(acpi_build(buf, n, GPA, &cfg, NULL), (int)n); /* exact fit */
+	assert_true(acpi_build(buf, n, GPA, &cfg, NULL) > 0); /* exact fit */
 }
 
 static void test_bad_config(void **state)
@@ -287,7 +660,7 @@ static void test_bad_config(void **state)
 	cfg.ioapic_id = 0xFF;
 	assert_int_equal(acpi_build(buf, sizeof(buf), GPA, &cfg, &rsdp_gpa), -EINVAL);
 	cfg.ioapic_id = 8;
-	assert_int_equal(acpi_build(buf, sizeof(buf), GPA, &cfg, &rsdp_gpa), (int)acpi_size(4));
+	assert_true(acpi_build(buf, sizeof(buf), GPA, &cfg, &rsdp_gpa) > 0);
 	/* 32-bit I/O APIC address, nonzero ports */
 	cfg = config(4);
 	cfg.ioapic_addr = 0x100000000ULL;
@@ -304,9 +677,8 @@ static void test_bad_config(void **state)
 	assert_int_equal(acpi_build(buf, sizeof(buf), 0x100000000ULL - 0x100, &cfg, &rsdp_gpa),
 			 -EINVAL);
 	assert_int_equal(acpi_build(buf, sizeof(buf), UINT64_MAX - 15, &cfg, &rsdp_gpa), -EINVAL);
-	assert_int_equal(acpi_build(buf, sizeof(buf), 0x100000000ULL - acpi_size(4) / 16 * 16 - 16,
-				    &cfg, &rsdp_gpa),
-			 (int)acpi_size(4));
+	assert_true(acpi_build(buf, sizeof(buf), 0x100000000ULL - acpi_size(4) / 16 * 16 - 16, &cfg,
+			       &rsdp_gpa) > 0);
 	/* -EINVAL wins over -ENOSPC */
 	cfg = config(0);
 	assert_int_equal(acpi_build(buf, 1, GPA, &cfg, &rsdp_gpa), -EINVAL);
@@ -322,7 +694,7 @@ static void test_other_gpa_and_ports(void **state)
 	cfg.sleep_ctl_port = 0x3c0;
 	cfg.sleep_sts_port = 0x3c0; /* one port for both is allowed */
 	cfg.ioapic_addr = 0xFEC01000;
-	assert_int_equal(acpi_build(buf, sizeof(buf), gpa, &cfg, &rsdp_gpa), (int)acpi_size(2));
+	assert_true(acpi_build(buf, sizeof(buf), gpa, &cfg, &rsdp_gpa) > 0);
 	assert_int_equal(rsdp_gpa, gpa);
 	/* every pointer is relative to the new address */
 	assert_true(get64(buf + 24) > gpa && get64(buf + 24) < gpa + acpi_size(2));
@@ -356,6 +728,8 @@ int main(void)
 	    cmocka_unit_test(test_4cpus),
 	    cmocka_unit_test(test_64cpus),
 	    cmocka_unit_test(test_max_cpus),
+	    cmocka_unit_test(test_pci_windows),
+	    cmocka_unit_test(test_bad_pci_windows),
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_too_small),
 	    cmocka_unit_test(test_bad_config),

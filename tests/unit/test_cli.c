@@ -103,6 +103,59 @@ static void test_actions(void **state)
 	assert_int_equal(PARSE("run", "--kernel", "k", "--help"), CLI_RUN_HELP);
 }
 
+static void test_rng(void **state)
+{
+	struct config c;
+	char err[256];
+	(void)state;
+	/* off by default; both paths on when given */
+	assert_int_equal(PARSE("run"), CLI_RUN);
+	assert_false(c.rng.enabled);
+	assert_int_equal(PARSE("run", "--rng"), CLI_RUN);
+	assert_true(c.rng.enabled);
+	assert_true(c.rng.knobs.ioeventfd);
+	assert_true(c.rng.knobs.irqfd);
+	/* knobs as the next word */
+	assert_int_equal(PARSE("run", "--rng", "ioeventfd=off,irqfd=off"), CLI_RUN);
+	assert_true(c.rng.enabled);
+	assert_false(c.rng.knobs.ioeventfd);
+	assert_false(c.rng.knobs.irqfd);
+	assert_int_equal(PARSE("run", "--rng", "ioeventfd=off"), CLI_RUN);
+	assert_false(c.rng.knobs.ioeventfd);
+	assert_true(c.rng.knobs.irqfd);
+	/* the = form */
+	assert_int_equal(PARSE("run", "--rng=irqfd=off"), CLI_RUN);
+	assert_true(c.rng.enabled);
+	assert_true(c.rng.knobs.ioeventfd);
+	assert_false(c.rng.knobs.irqfd);
+	assert_int_equal(PARSE("run", "--rng=irqfd=on,ioeventfd=on"), CLI_RUN);
+	assert_true(c.rng.knobs.ioeventfd);
+	assert_true(c.rng.knobs.irqfd);
+	/* the last value of a key wins */
+	assert_int_equal(PARSE("run", "--rng", "irqfd=off,irqfd=on"), CLI_RUN);
+	assert_true(c.rng.knobs.irqfd);
+	/* an option after --rng is not its value */
+	assert_int_equal(PARSE("run", "--rng", "--cpus", "2"), CLI_RUN);
+	assert_true(c.rng.enabled);
+	assert_int_equal(c.cpus, 2);
+	assert_true(c.rng.knobs.ioeventfd);
+	/* nor is the command after -- */
+	assert_int_equal(PARSE("run", "--rng", "--", "cat", "/dev/hwrng"), CLI_RUN);
+	assert_true(c.rng.enabled);
+	assert_int_equal(c.guest_argc, 2);
+	assert_string_equal(c.guest_argv[0], "cat");
+	assert_string_equal(c.guest_argv[1], "/dev/hwrng");
+	assert_int_equal(PARSE("run", "--rng", "irqfd=off", "--", "cat"), CLI_RUN);
+	assert_false(c.rng.knobs.irqfd);
+	assert_int_equal(c.guest_argc, 1);
+	assert_string_equal(c.guest_argv[0], "cat");
+	/* last on the line */
+	assert_int_equal(PARSE("run", "--kernel", "k", "--rng"), CLI_RUN);
+	assert_true(c.rng.enabled);
+	assert_string_equal(c.kernel, "k");
+	assert_non_null(strstr(cli_run_usage, "--rng"));
+}
+
 /* Each refusal: -EINVAL and a message that names the option. */
 static void refuse(const char *const *args, const char *needle)
 {
@@ -138,6 +191,15 @@ static void test_refusals(void **state)
 	REFUSE("--bogus", "run", "--bogus=1");
 	REFUSE("stray", "run", "stray");
 	REFUSE("--", "run", "--");
+	REFUSE("--rng", "run", "--rng", "ioeventfd=maybe");
+	REFUSE("--rng", "run", "--rng", "irqfd=");
+	REFUSE("--rng", "run", "--rng=irqfd=1");
+	REFUSE("--rng", "run", "--rng", "speed=fast");
+	REFUSE("speed", "run", "--rng", "irqfd=on,speed=fast");
+	REFUSE("--rng", "run", "--rng", "ioeventfd");
+	REFUSE("--rng", "run", "--rng=on");
+	REFUSE("--rng", "run", "--rng", "IRQFD=off");
+	REFUSE("--rngx", "run", "--rngx");
 }
 
 int main(void)
@@ -147,6 +209,7 @@ int main(void)
 	    cmocka_unit_test(test_run_ok),
 	    cmocka_unit_test(test_actions),
 	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_rng),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,114 @@
+/* IO thread: an epoll loop with a stop eventfd. */
+#include "vmm/iothread.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define IOTHREAD_BATCH 32
+
+int iothread_init(struct iothread *t, const char *name)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	int e;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->stop_efd = -1;
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (t->epfd < 0)
+		return -errno;
+	t->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	/* the stop eventfd is the only entry with a NULL handler */
+	if (t->stop_efd < 0 || epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->stop_efd, &ev) < 0) {
+		e = -errno;
+		iothread_destroy(t);
+		return e;
+	}
+	return 0;
+}
+
+int iothread_add(struct iothread *t, int fd, uint32_t events, struct iothread_handler *h)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = h};
+
+	if (!h || !h->fn)
+		return -EINVAL;
+	return epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int iothread_del(struct iothread *t, int fd)
+{
+	return epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
+}
+
+static void *loop(void *arg)
+{
+	struct iothread *t = arg;
+	struct epoll_event ev[IOTHREAD_BATCH];
+
+	atomic_store(&t->tid, (int)gettid());
+	for (;;) {
+		int n = epoll_wait(t->epfd, ev, IOTHREAD_BATCH, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		atomic_fetch_add_explicit(&t->wakeups, 1, memory_order_relaxed);
+		for (int i = 0; i < n; i++) {
+			struct iothread_handler *h = ev[i].data.ptr;
+
+			if (!h)
+				return NULL; /* stop requested */
+			atomic_fetch_add_explicit(&t->handlers, 1, memory_order_relaxed);
+			h->fn(h->opaque, ev[i].events);
+		}
+	}
+	return NULL;
+}
+
+int iothread_start(struct iothread *t)
+{
+	sigset_t all, old;
+	int e;
+
+	/* The thread inherits a fully blocked mask: signals are the main
+	 * thread's business. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&t->thread, NULL, loop, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e)
+		return -e;
+	pthread_setname_np(t->thread, t->name);
+	t->started = true;
+	return 0;
+}
+
+void iothread_stop(struct iothread *t)
+{
+	uint64_t one = 1;
+
+	if (!t->started)
+		return;
+	if (write(t->stop_efd, &one, sizeof(one)) < 0) {
+		/* a counter far from overflow cannot fail */
+	}
+	pthread_join(t->thread, NULL);
+	t->started = false;
+}
+
+void iothread_destroy(struct iothread *t)
+{
+	if (t->stop_efd >= 0)
+		close(t->stop_efd);
+	if (t->epfd >= 0)
+		close(t->epfd);
+	t->stop_efd = t->epfd = -1;
+}

@@ -1,0 +1,53 @@
+/* IO threads: each runs one epoll loop over the fds registered with it
+ * (queue kick eventfds, backend completion fds) plus its own stop eventfd.
+ * Device work happens here, never on vCPU threads.
+ *
+ * Handlers are caller-owned structs that must outlive their registration;
+ * they run on the IO thread, one at a time.  Register everything before
+ * iothread_start or from the IO thread itself. */
+#ifndef KVMLAB_VMM_IOTHREAD_H
+#define KVMLAB_VMM_IOTHREAD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct iothread_handler {
+	/* fd became ready with the epoll events in `events`. */
+	void (*fn)(void *opaque, uint32_t events);
+	void *opaque;
+};
+
+struct iothread {
+	char name[16]; /* thread name, e.g. "io-rng-0" (15 chars max) */
+	int epfd;
+	int stop_efd;
+	pthread_t thread;
+	bool started;
+	_Atomic uint64_t wakeups;  /* epoll_wait returns with events */
+	_Atomic uint64_t handlers; /* handler calls */
+	_Atomic int tid;	   /* kernel thread id once running */
+};
+
+/* Create the epoll instance and the stop eventfd; name is truncated to 15
+ * characters.  Returns 0 or a negative errno (nothing left open). */
+int iothread_init(struct iothread *t, const char *name);
+
+/* Watch fd for events (EPOLLIN, ...) and call h when ready.  Returns 0 or
+ * a negative errno from epoll_ctl. */
+int iothread_add(struct iothread *t, int fd, uint32_t events, struct iothread_handler *h);
+
+/* Stop watching fd.  Returns 0 or a negative errno. */
+int iothread_del(struct iothread *t, int fd);
+
+/* Start the thread (signals blocked in it).  Returns 0 or a negative errno. */
+int iothread_start(struct iothread *t);
+
+/* Ask the loop to end and join it.  No-op if never started. */
+void iothread_stop(struct iothread *t);
+
+/* Close the fds (after iothread_stop).  Safe on a failed init. */
+void iothread_destroy(struct iothread *t);
+
+#endif
