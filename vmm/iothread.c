@@ -51,6 +51,8 @@ static void *loop(void *arg)
 	struct iothread *t = arg;
 	struct epoll_event ev[IOTHREAD_BATCH];
 
+	/* named before the first handler runs */
+	pthread_setname_np(pthread_self(), t->name);
 	atomic_store(&t->tid, (int)gettid());
 	for (;;) {
 		int n = epoll_wait(t->epfd, ev, IOTHREAD_BATCH, -1);
@@ -73,20 +75,38 @@ static void *loop(void *arg)
 	return NULL;
 }
 
+void iothread_set_affinity(struct iothread *t, const cpu_set_t *set)
+{
+	t->affinity = *set;
+	t->affinity_set = true;
+}
+
 int iothread_start(struct iothread *t)
 {
+	pthread_attr_t attr;
 	sigset_t all, old;
 	int e;
+
+	e = pthread_attr_init(&attr);
+	if (e)
+		return -e;
+	if (t->affinity_set) {
+		e = pthread_attr_setaffinity_np(&attr, sizeof(t->affinity), &t->affinity);
+		if (e) {
+			pthread_attr_destroy(&attr);
+			return -e;
+		}
+	}
 
 	/* The thread inherits a fully blocked mask: signals are the main
 	 * thread's business. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	e = pthread_create(&t->thread, NULL, loop, t);
+	e = pthread_create(&t->thread, &attr, loop, t);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	if (e)
 		return -e;
-	pthread_setname_np(t->thread, t->name);
 	t->started = true;
 	return 0;
 }

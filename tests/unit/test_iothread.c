@@ -2,6 +2,7 @@
  * registered fds, stops on request and closes what it opened. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -131,11 +132,15 @@ static void test_run_handlers(void **state)
 
 	iothread_stop(&t);
 	assert_false(t.started);
-	/* joined: the thread is gone from the process */
+	/* joined: the thread leaves the process (the kernel may take a moment
+	 * to remove it from /proc after the join returned) */
 	{
 		char path[64];
+		int i;
 
 		snprintf(path, sizeof(path), "/proc/self/task/%d", tid);
+		for (i = 0; i < 10000 && access(path, F_OK) == 0; i++)
+			sleep_ms(1);
 		assert_int_equal(access(path, F_OK), -1);
 	}
 	assert_int_equal(atomic_load(&b.calls), 1);
@@ -175,6 +180,43 @@ static void test_name_truncated(void **state)
 	iothread_destroy(&t);
 }
 
+/* Pinned to one CPU the process may use: the thread runs only there. */
+static void test_affinity(void **state)
+{
+	struct iothread t;
+	cpu_set_t allowed, one, got;
+	int cpu = -1, tid;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+	for (int i = CPU_SETSIZE - 1; i >= 0 && cpu < 0; i--)
+		if (CPU_ISSET(i, &allowed))
+			cpu = i; /* the last one, so that it differs from a default */
+	assert_true(cpu >= 0);
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	assert_int_equal(iothread_init(&t, "io-pinned"), 0);
+	iothread_set_affinity(&t, &one);
+	assert_int_equal(iothread_start(&t), 0);
+	for (int i = 0; i < 10000 && !atomic_load(&t.tid); i++)
+		sleep_ms(1);
+	tid = atomic_load(&t.tid);
+	assert_true(tid > 0);
+	assert_int_equal(sched_getaffinity(tid, sizeof(got), &got), 0);
+	assert_true(CPU_EQUAL(&got, &one));
+	iothread_stop(&t);
+	iothread_destroy(&t);
+
+	/* an empty set cannot be honoured: the start fails, nothing runs */
+	CPU_ZERO(&one);
+	assert_int_equal(iothread_init(&t, "io-nowhere"), 0);
+	iothread_set_affinity(&t, &one);
+	assert_int_equal(iothread_start(&t), -EINVAL);
+	assert_false(t.started);
+	iothread_stop(&t);
+	iothread_destroy(&t);
+}
+
 static void test_stop_without_start(void **state)
 {
 	struct iothread t;
@@ -190,6 +232,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_run_handlers),
 	    cmocka_unit_test(test_name_truncated),
+	    cmocka_unit_test(test_affinity),
 	    cmocka_unit_test(test_stop_without_start),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

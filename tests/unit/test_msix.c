@@ -234,7 +234,7 @@ static void test_update_on_message_change(void **state)
 	struct ctx *c = *state;
 	uint8_t b[8];
 	uint64_t addr = 0x00000001fee03000ull; /* a high dword, to see both halves */
-	uint64_t data_ctrl = 0x55; /* data 0x55, control 0: unmasked */
+	uint64_t data_ctrl = 0x55;	       /* data 0x55, control 0: unmasked */
 
 	msix_set_control(&c->m, MSIX_CTRL_ENABLE);
 	/* 8-byte accesses: address, then data + vector control */

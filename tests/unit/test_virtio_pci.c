@@ -45,7 +45,7 @@
 
 #define QSIZE 16
 
-#define MSI_ADDR 0xfee00000ULL
+#define MSI_ADDR    0xfee00000ULL
 #define MSI_DATA(v) (0x4020u + (v))
 
 #define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
@@ -83,6 +83,9 @@ struct host {
 	unsigned int intx_gsi;
 	int intx_level;
 	unsigned int intx_changes;
+	/* called once from the next fire: the driver reacting to an interrupt */
+	void (*on_fire)(void *arg);
+	void *on_fire_arg;
 };
 
 static int h_ioeventfd(void *opaque, unsigned int q, uint64_t gpa, bool assign)
@@ -118,9 +121,14 @@ static void h_fire(void *opaque, unsigned int v, uint64_t addr, uint32_t data)
 {
 	struct host *h = opaque;
 
+	void (*hook)(void *) = h->on_fire;
+
 	if (h->nfires < LOG)
 		h->fires[h->nfires] = (struct call){v, addr, data};
 	h->nfires++;
+	h->on_fire = NULL;
+	if (hook)
+		hook(h->on_fire_arg);
 }
 
 static void h_intx(void *opaque, unsigned int gsi, int level)
@@ -176,7 +184,36 @@ struct env {
 	uint64_t bar; /* where the BAR is mapped once MEMORY is on */
 };
 
-static int setup(void **state)
+/* The rng model with an activate hook that fails. */
+static int failing_activate(void *dev)
+{
+	(void)dev;
+	return -EIO;
+}
+
+static struct virtio_dev_ops failing_ops;
+
+/* The rng model with a quiesce hook that checks what the transport
+ * promises: the device no longer runs and no queue lock is held. */
+static struct virtio_dev_ops quiesce_ops;
+static struct virtio_pci *quiesce_t;
+static unsigned int quiesced, quiesce_locked, quiesce_running;
+
+static void quiesce(void *dev)
+{
+	(void)dev;
+	quiesced++;
+	if (atomic_load(&quiesce_t->running))
+		quiesce_running++;
+	for (unsigned int q = 0; q < quiesce_t->num_queues; q++) {
+		if (pthread_mutex_trylock(&quiesce_t->queues[q].lock))
+			quiesce_locked++;
+		else
+			pthread_mutex_unlock(&quiesce_t->queues[q].lock);
+	}
+}
+
+static int setup_with(void **state, const struct virtio_dev_ops *ops, unsigned int nq)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct irq_line line = {.set_level = h_intx};
@@ -196,8 +233,8 @@ static int setup(void **state)
 		return -1;
 	e->rng.fill = pattern_fill;
 	e->rng.t = &e->t;
-	if (virtio_pci_init(&e->t, &e->gm, &virtio_rng_ops, &e->rng, virtio_rng_features(), 1,
-			    RNG_QUEUE_SIZE, 0, &host_ops, &msix_ops, &e->h))
+	if (virtio_pci_init(&e->t, &e->gm, ops, &e->rng, virtio_rng_features(), nq, RNG_QUEUE_SIZE,
+			    0, &host_ops, &msix_ops, &e->h))
 		return -1;
 	e->slot = pci_bus_add(&e->pb, &e->t.func);
 	if (e->slot < 1)
@@ -205,6 +242,36 @@ static int setup(void **state)
 	pattern_pos = 0;
 	*state = e;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, &virtio_rng_ops, 1);
+}
+
+static int setup_3q(void **state)
+{
+	return setup_with(state, &virtio_rng_ops, 3);
+}
+
+static int setup_failing(void **state)
+{
+	failing_ops = virtio_rng_ops;
+	failing_ops.activate = failing_activate;
+	return setup_with(state, &failing_ops, 1);
+}
+
+static int setup_quiesce(void **state)
+{
+	int r;
+
+	quiesce_ops = virtio_rng_ops;
+	quiesce_ops.quiesce = quiesce;
+	quiesced = quiesce_locked = quiesce_running = 0;
+	r = setup_with(state, &quiesce_ops, 2);
+	if (!r)
+		quiesce_t = &((struct env *)*state)->t;
+	return r;
 }
 
 static int teardown(void **state)
@@ -447,7 +514,8 @@ static void test_identity(void **state)
 	assert_int_equal(cfg_rd(e, PCI_VENDOR_ID, 2), VPCI_VENDOR);
 	assert_int_equal(cfg_rd(e, PCI_DEVICE_ID, 2), 0x1040 + VIRTIO_ID_RNG);
 	assert_true(cfg_rd(e, PCI_REVISION_ID, 1) >= 1); /* modern-only device */
-	assert_int_equal(cfg_rd(e, PCI_CLASS_REVISION, 4) >> 8, virtio_rng_ops.class_code);
+	/* class 0xff ("device does not fit any class"), as other VMMs give rng */
+	assert_int_equal(cfg_rd(e, PCI_CLASS_REVISION, 4) >> 8, 0xff0000);
 	assert_int_equal(cfg_rd(e, PCI_SUBSYSTEM_VENDOR_ID, 2), VPCI_VENDOR);
 	assert_int_equal(cfg_rd(e, PCI_INTERRUPT_PIN, 1), 1);
 	assert_int_equal(cfg_rd(e, PCI_INTERRUPT_LINE, 1), PCI_INTX_GSI(e->slot));
@@ -556,6 +624,9 @@ static void test_linux_probe_and_serve(void **state)
 	cc_wr(e, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
 	/* desc in two halves, the other two in one 8-byte write each */
 	cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCLO, 4, (uint32_t)DESC_GPA);
+	cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCHI, 4, 5);
+	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_DESCLO, 8), 5ULL << 32 | DESC_GPA);
+	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_DESCHI, 4), 5);
 	cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCHI, 4, DESC_GPA >> 32);
 	cc_wr(e, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, AVAIL_GPA);
 	cc_wr(e, VIRTIO_PCI_COMMON_Q_USEDLO, 8, USED_GPA);
@@ -681,13 +752,13 @@ static void test_queue_setup_errors(void **state)
 		uint16_t size;
 		uint64_t desc, avail, used;
 	} bad[] = {
-	    {12, DESC_GPA, AVAIL_GPA, USED_GPA},		/* not a power of two */
+	    {12, DESC_GPA, AVAIL_GPA, USED_GPA},		 /* not a power of two */
 	    {RNG_QUEUE_SIZE * 2, DESC_GPA, AVAIL_GPA, USED_GPA}, /* above the maximum */
-	    {0, DESC_GPA, AVAIL_GPA, USED_GPA},		/* empty */
-	    {QSIZE, 0x10000000, AVAIL_GPA, USED_GPA},		/* desc outside RAM */
-	    {QSIZE, DESC_GPA, RAM_SIZE - 8, USED_GPA},	/* avail crosses the end */
-	    {QSIZE, DESC_GPA, AVAIL_GPA, RAM_SIZE - 64},	/* used crosses the end */
-	    {QSIZE, DESC_GPA + 8, AVAIL_GPA, USED_GPA},	/* desc misaligned */
+	    {0, DESC_GPA, AVAIL_GPA, USED_GPA},			 /* empty */
+	    {QSIZE, 0x10000000, AVAIL_GPA, USED_GPA},		 /* desc outside RAM */
+	    {QSIZE, DESC_GPA, RAM_SIZE - 8, USED_GPA},		 /* avail crosses the end */
+	    {QSIZE, DESC_GPA, AVAIL_GPA, RAM_SIZE - 64},	 /* used crosses the end */
+	    {QSIZE, DESC_GPA + 8, AVAIL_GPA, USED_GPA},		 /* desc misaligned */
 	};
 
 	find_caps(e);
@@ -902,11 +973,24 @@ static void test_intx(void **state)
 	assert_int_equal(e->h.intx_level, 0);
 	assert_false(cfg_rd(e, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
 	assert_int_equal(mr(e, e->caps.isr_off, 1), 0);
+	/* the ISR's upper bytes are reserved: they read as zero */
+	fv_set_used_event(&e->fv, 1); /* EVENT_IDX: interrupt for the next one */
+	fv_add_chain(&e->fv, &b, 1);
+	virtio_pci_queue_kicked(&e->t, 0);
+	assert_int_equal(e->h.intx_level, 1);
+	assert_int_equal(mr(e, e->caps.isr_off + 1, 1), 0);
+	assert_int_equal(mr(e, e->caps.isr_off + 1, 2), 0);
+	(void)mr(e, e->caps.isr_off, 1);
+	assert_int_equal(e->h.intx_level, 0);
 
 	/* a configuration interrupt (NEEDS_RESET) sets ISR bit 1 */
-	fv_set_desc(&e->fv, 1, BUF_GPA, 0, VRING_DESC_F_WRITE, 0);
-	e->fv.next_desc = 2;
-	fv_publish(&e->fv, 1);
+	{
+		uint16_t slot = e->fv.next_desc;
+
+		fv_set_desc(&e->fv, slot, BUF_GPA, 0, VRING_DESC_F_WRITE, 0);
+		e->fv.next_desc = (uint16_t)(slot + 1);
+		fv_publish(&e->fv, slot);
+	}
 	virtio_pci_queue_kicked(&e->t, 0);
 	assert_true(status(e) & S_NR);
 	assert_int_equal(e->h.intx_level, 1);
@@ -967,7 +1051,8 @@ static void test_mmio_notify(void **state)
 	uint64_t notify;
 
 	start(e, true);
-	notify = e->caps.notify_off + (uint64_t)cc_rd(e, VIRTIO_PCI_COMMON_Q_NOFF, 2) * e->caps.mult;
+	notify =
+	    e->caps.notify_off + (uint64_t)cc_rd(e, VIRTIO_PCI_COMMON_Q_NOFF, 2) * e->caps.mult;
 	assert_int_equal(e->h.binds[0].gpa, e->bar + notify);
 	e->h.nkicks = 0;
 	mw(e, notify, 2, 0);
@@ -1003,8 +1088,8 @@ static void test_bar_move(void **state)
 	assert_int_equal(e->h.binds[2].gpa, moved + e->caps.notify_off);
 	assert_int_equal(e->h.binds[2].q, 0);
 	/* the registers went along */
-	assert_false(bus_read(&e->mmio, old + e->caps.common_off + VIRTIO_PCI_COMMON_NUMQ, b, 2)
-			 .claimed);
+	assert_false(
+	    bus_read(&e->mmio, old + e->caps.common_off + VIRTIO_PCI_COMMON_NUMQ, b, 2).claimed);
 	e->bar = moved;
 	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_NUMQ, 2), 1);
 	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK | S_DOK);
@@ -1035,9 +1120,14 @@ static void test_odd_accesses(void **state)
 {
 	struct env *e = *state;
 	struct fv_buf b = {BUF_GPA, 8, true};
-	uint64_t holes[] = {VPCI_COMMON_LEN, 0x800, VPCI_ISR_OFF + VPCI_ISR_LEN, VPCI_DEVICE_OFF,
-			    VPCI_NOTIFY_OFF + 0x100, VPCI_MSIX_OFF + 0x100,
-			    VPCI_PBA_OFF + 0x100, VPCI_BAR_SIZE - 8};
+	uint64_t holes[] = {VPCI_COMMON_LEN,
+			    0x800,
+			    VPCI_ISR_OFF + VPCI_ISR_LEN,
+			    VPCI_DEVICE_OFF,
+			    VPCI_NOTIFY_OFF + 0x100,
+			    VPCI_MSIX_OFF + 0x100,
+			    VPCI_PBA_OFF + 0x100,
+			    VPCI_BAR_SIZE - 8};
 	uint32_t sizes[] = {1, 2, 3, 4, 8};
 
 	start(e, true);
@@ -1104,6 +1194,222 @@ static void test_odd_accesses(void **state)
 	assert_int_equal(fv_used_idx(&e->fv), 1);
 }
 
+/* The device reports an error itself (a backend failure, say): NEEDS_RESET
+ * stops the service of a healthy queue too. */
+static void test_device_error(void **state)
+{
+	struct env *e = *state;
+	struct fv_buf b = {BUF_GPA, 8, true};
+	unsigned int fires;
+
+	start(e, true);
+	fires = e->h.nfires;
+	virtio_pci_queue_broken(&e->t, 0);
+	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK | S_DOK | S_NR);
+	assert_int_equal(e->h.nfires, fires + 1);
+	assert_int_equal(e->h.fires[fires].v, 0);
+	assert_false(e->t.queues[0].vq.broken);
+	fv_add_chain(&e->fv, &b, 1);
+	virtio_pci_queue_kicked(&e->t, 0);
+	assert_int_equal(fv_used_idx(&e->fv), 0);
+	assert_int_equal(atomic_load(&e->rng.requests), 0);
+	/* the driver cannot clear the bit by writing the status */
+	set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_true(status(e) & S_NR);
+	set_status(e, 0);
+	assert_int_equal(status(e), 0);
+}
+
+/* activate failing at DRIVER_OK: NEEDS_RESET, nothing served or kicked. */
+static void test_activate_failure(void **state)
+{
+	struct env *e = *state;
+	struct fv_buf b = {BUF_GPA, 8, true};
+	unsigned int fires;
+
+	find_caps(e);
+	enable_memory(e);
+	assert_int_equal(negotiate(e, F_VERSION_1), S_ACK | S_DRV | S_FOK);
+	setup_msix(e);
+	setup_queue(e, 1);
+	fires = e->h.nfires;
+	set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK | S_DOK | S_NR);
+	assert_false(atomic_load(&e->t.running));
+	assert_int_equal(e->h.nkicks, 0);
+	assert_int_equal(e->h.nfires, fires + 1);
+	assert_int_equal(e->h.fires[fires].v, 0);
+	fv_add_chain(&e->fv, &b, 1);
+	virtio_pci_queue_kicked(&e->t, 0);
+	assert_int_equal(fv_used_idx(&e->fv), 0);
+}
+
+/* After DRIVER_OK a queue that was not enabled cannot be set up any more. */
+static void test_queue_setup_after_driver_ok(void **state)
+{
+	struct env *e = *state;
+
+	find_caps(e);
+	enable_memory(e);
+	assert_int_equal(negotiate(e, F_VERSION_1), S_ACK | S_DRV | S_FOK);
+	set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(e->h.nkicks, 0); /* no queue enabled, none kicked */
+	cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+	cc_wr(e, VIRTIO_PCI_COMMON_Q_SIZE, 2, QSIZE);
+	cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCLO, 8, DESC_GPA);
+	cc_wr(e, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, AVAIL_GPA);
+	cc_wr(e, VIRTIO_PCI_COMMON_Q_USEDLO, 8, USED_GPA);
+	cc_wr(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_SIZE, 2), RNG_QUEUE_SIZE);
+	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_DESCLO, 8), 0);
+	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	assert_int_equal(atomic_load(&e->t.stats.refused), 5);
+	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK | S_DOK);
+}
+
+/* rng fills only the device-writable part of a chain. */
+static void test_readable_part_untouched(void **state)
+{
+	struct env *e = *state;
+	struct fv_buf bufs[3] = {
+	    {BUF_GPA, 32, false}, {BUF_GPA + 0x100, 16, false}, {BUF_GPA + 0x200, 24, true}};
+	uint32_t id, len;
+
+	start(e, true);
+	mark(e, BUF_GPA, 0x400);
+	fv_add_chain(&e->fv, bufs, 3);
+	virtio_pci_queue_kicked(&e->t, 0);
+	assert_int_equal(fv_used_idx(&e->fv), 1);
+	fv_used_elem(&e->fv, 0, &id, &len);
+	assert_int_equal(len, 24);
+	for (unsigned int i = 0; i < 0x200; i++)
+		assert_int_equal(e->ram[BUF_GPA + i], 0xee);
+	assert_pattern(e, BUF_GPA + 0x200, 24, 0);
+}
+
+/* The driver adds a buffer from its interrupt handler, before the device
+ * re-enabled notifications: the device must find it without a kick. */
+struct refill {
+	struct env *e;
+	bool done;
+};
+
+static void refill(void *arg)
+{
+	struct refill *r = arg;
+	struct fv_buf b = {BUF_GPA + 0x100, 8, true};
+
+	fv_add_chain(&r->e->fv, &b, 1);
+	r->done = true;
+}
+
+static void test_buffer_added_while_serving(void **state)
+{
+	struct env *e = *state;
+	struct fv_buf b = {BUF_GPA, 8, true};
+	struct refill r = {e, false};
+	uint32_t id, len;
+
+	start(e, true);
+	e->h.on_fire = refill;
+	e->h.on_fire_arg = &r;
+	fv_add_chain(&e->fv, &b, 1);
+	virtio_pci_queue_kicked(&e->t, 0);
+	assert_true(r.done);
+	assert_int_equal(fv_used_idx(&e->fv), 2);
+	fv_used_elem(&e->fv, 1, &id, &len);
+	assert_int_equal(id, 1);
+	assert_int_equal(len, 8);
+	assert_pattern(e, BUF_GPA + 0x100, 8, 8);
+	assert_int_equal(atomic_load(&e->t.queues[0].notifies), 1);
+}
+
+/* Three queues: one notify address, vector and kick each. */
+static void test_multi_queue(void **state)
+{
+	struct env *e = *state;
+	struct fv_buf b = {BUF_GPA, 8, true};
+	uint64_t noff[3];
+
+	find_caps(e);
+	assert_true(e->caps.notify_len >= 2 * e->caps.mult + 2);
+	assert_int_equal(cfg_rd(e, (uint32_t)e->caps.msix + PCI_MSIX_FLAGS, 2) &
+			     PCI_MSIX_FLAGS_QSIZE,
+			 3); /* a vector per queue plus one for configuration */
+	enable_memory(e);
+	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_NUMQ, 2), 3);
+	/* one ioeventfd per queue, at the address the driver computes */
+	assert_int_equal(e->h.nbinds, 3);
+	for (unsigned int q = 0; q < 3; q++) {
+		bool found = false;
+
+		cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+		noff[q] = e->caps.notify_off +
+			  cc_rd(e, VIRTIO_PCI_COMMON_Q_NOFF, 2) * (uint64_t)e->caps.mult;
+		for (unsigned int i = 0; i < e->h.nbinds; i++)
+			if (e->h.binds[i].q == q && e->h.binds[i].assign &&
+			    e->h.binds[i].gpa == e->bar + noff[q])
+				found = true;
+		assert_true(found);
+	}
+	assert_int_not_equal(noff[0], noff[1]);
+	assert_int_not_equal(noff[1], noff[2]);
+	/* MMIO notifies reach the right queue */
+	mw(e, noff[2], 2, 2);
+	mw(e, noff[1], 2, 1);
+	assert_int_equal(e->h.nkicks, 2);
+	assert_int_equal(e->h.kicks[0], 2);
+	assert_int_equal(e->h.kicks[1], 1);
+	e->h.nkicks = 0;
+
+	/* only queue 1 is set up, on vector 2 */
+	assert_int_equal(negotiate(e, F_VERSION_1), S_ACK | S_DRV | S_FOK);
+	setup_msix(e);
+	msix_entry(e, 2);
+	fv_init(&e->fv, &e->gm, QSIZE, DESC_GPA, AVAIL_GPA, USED_GPA);
+	cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, 1);
+	cc_wr(e, VIRTIO_PCI_COMMON_Q_SIZE, 2, QSIZE);
+	cc_wr(e, VIRTIO_PCI_COMMON_Q_MSIX, 2, 2);
+	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_MSIX, 2), 2);
+	cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCLO, 8, DESC_GPA);
+	cc_wr(e, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, AVAIL_GPA);
+	cc_wr(e, VIRTIO_PCI_COMMON_Q_USEDLO, 8, USED_GPA);
+	cc_wr(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+	cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(e->h.nkicks, 1);
+	assert_int_equal(e->h.kicks[0], 1);
+	fv_add_chain(&e->fv, &b, 1);
+	virtio_pci_queue_kicked(&e->t, 0);
+	virtio_pci_queue_kicked(&e->t, 2);
+	assert_int_equal(fv_used_idx(&e->fv), 0);
+	virtio_pci_queue_kicked(&e->t, 1);
+	assert_int_equal(fv_used_idx(&e->fv), 1);
+	assert_int_equal(e->h.nfires, 1);
+	assert_int_equal(e->h.fires[0].v, 2);
+	assert_int_equal(e->h.fires[0].data, MSI_DATA(2));
+	assert_int_equal(atomic_load(&e->t.queues[1].interrupts), 1);
+	assert_int_equal(atomic_load(&e->t.queues[0].notifies), 0);
+}
+
+/* A reset first stops the device and lets it drain, outside the queue
+ * locks, then forgets everything. */
+static void test_reset_quiesces(void **state)
+{
+	struct env *e = *state;
+
+	start(e, true);
+	assert_int_equal(quiesced, 1); /* start() resets first */
+	assert_true(atomic_load(&e->t.running));
+	set_status(e, 0);
+	assert_int_equal(quiesced, 2);
+	assert_int_equal(quiesce_running, 0);
+	assert_int_equal(quiesce_locked, 0);
+	assert_false(atomic_load(&e->t.running));
+	assert_int_equal(status(e), 0);
+}
+
 static void test_init_refusals(void **state)
 {
 	struct env *e = *state;
@@ -1124,8 +1430,8 @@ static void test_init_refusals(void **state)
 	assert_int_equal(virtio_pci_init(&t, &e->gm, &virtio_rng_ops, &e->rng, 0, 1, 256, 16,
 					 &host_ops, &msix_ops, &e->h),
 			 -EINVAL); /* configuration space without cfg_read */
-	assert_int_equal(virtio_pci_init(&t, &e->gm, &no_notify, &e->rng, 0, 1, 256, 0,
-					 &host_ops, &msix_ops, &e->h),
+	assert_int_equal(virtio_pci_init(&t, &e->gm, &no_notify, &e->rng, 0, 1, 256, 0, &host_ops,
+					 &msix_ops, &e->h),
 			 -EINVAL);
 	assert_int_equal(virtio_pci_init(&t, &e->gm, &virtio_rng_ops, &e->rng, 0, 1, 256, 0,
 					 &no_kick, &msix_ops, &e->h),
@@ -1159,6 +1465,13 @@ int main(void)
 	    T(test_bar_move),
 	    T(test_odd_accesses),
 	    T(test_init_refusals),
+	    T(test_device_error),
+	    cmocka_unit_test_setup_teardown(test_activate_failure, setup_failing, teardown),
+	    T(test_queue_setup_after_driver_ok),
+	    T(test_readable_part_untouched),
+	    T(test_buffer_added_while_serving),
+	    cmocka_unit_test_setup_teardown(test_multi_queue, setup_3q, teardown),
+	    cmocka_unit_test_setup_teardown(test_reset_quiesces, setup_quiesce, teardown),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

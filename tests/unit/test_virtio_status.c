@@ -13,12 +13,12 @@
 
 #include "virtio/virtio_status.h"
 
-#define ACK	VIRTIO_CONFIG_S_ACKNOWLEDGE
-#define DRV	VIRTIO_CONFIG_S_DRIVER
-#define FOK	VIRTIO_CONFIG_S_FEATURES_OK
-#define DOK	VIRTIO_CONFIG_S_DRIVER_OK
-#define FAILED	VIRTIO_CONFIG_S_FAILED
-#define NRESET	VIRTIO_CONFIG_S_NEEDS_RESET
+#define ACK    VIRTIO_CONFIG_S_ACKNOWLEDGE
+#define DRV    VIRTIO_CONFIG_S_DRIVER
+#define FOK    VIRTIO_CONFIG_S_FEATURES_OK
+#define DOK    VIRTIO_CONFIG_S_DRIVER_OK
+#define FAILED VIRTIO_CONFIG_S_FAILED
+#define NRESET VIRTIO_CONFIG_S_NEEDS_RESET
 
 /* The driver's steps in order: each needs every step before it. */
 static const uint8_t steps[] = {ACK, DRV, FOK, DOK};
@@ -156,8 +156,8 @@ static void test_all_pairs(void **state)
 			int want = reference((uint8_t)cur, (uint8_t)next);
 
 			if (got != want && mismatches++ < 8)
-				print_error("cur 0x%02x next 0x%02x: got %d, want %d\n", cur,
-					    next, got, want);
+				print_error("cur 0x%02x next 0x%02x: got %d, want %d\n", cur, next,
+					    got, want);
 		}
 	}
 	assert_int_equal(mismatches, 0);
