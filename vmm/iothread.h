@@ -9,6 +9,7 @@
 #define KVMLAB_VMM_IOTHREAD_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +29,8 @@ struct iothread {
 	_Atomic uint64_t wakeups;  /* epoll_wait returns with events */
 	_Atomic uint64_t handlers; /* handler calls */
 	_Atomic int tid;	   /* kernel thread id once running */
+	bool affinity_set;
+	cpu_set_t affinity; /* applied before the thread runs */
 };
 
 /* Create the epoll instance and the stop eventfd; name is truncated to 15
@@ -41,7 +44,11 @@ int iothread_add(struct iothread *t, int fd, uint32_t events, struct iothread_ha
 /* Stop watching fd.  Returns 0 or a negative errno. */
 int iothread_del(struct iothread *t, int fd);
 
-/* Start the thread (signals blocked in it).  Returns 0 or a negative errno. */
+/* Pin the thread to set when it starts (call before iothread_start). */
+void iothread_set_affinity(struct iothread *t, const cpu_set_t *set);
+
+/* Start the thread (signals blocked in it, pinned if asked).  Returns 0 or
+ * a negative errno (EINVAL: the CPU set has no CPU this process may use). */
 int iothread_start(struct iothread *t);
 
 /* Ask the loop to end and join it.  No-op if never started. */
