@@ -159,9 +159,23 @@ static void enable_queue(struct virtio_pci *t, struct virtio_pci_queue *q)
 	q->enabled = true;
 }
 
+void virtio_pci_queue_lock(struct virtio_pci *t, unsigned int q)
+{
+	if (q < t->num_queues)
+		pthread_mutex_lock(&t->queues[q].lock);
+}
+
+void virtio_pci_queue_unlock(struct virtio_pci *t, unsigned int q)
+{
+	if (q < t->num_queues)
+		pthread_mutex_unlock(&t->queues[q].lock);
+}
+
 static void reset_device(struct virtio_pci *t)
 {
 	atomic_store(&t->running, false);
+	if (t->ops->quiesce)
+		t->ops->quiesce(t->dev);
 	for (unsigned int i = 0; i < t->num_queues; i++)
 		pthread_mutex_lock(&t->queues[i].lock);
 	t->ops->reset(t->dev);

@@ -67,6 +67,11 @@ struct virtio_dev_ops {
 	 * queue is set up.  Return 0, or a negative errno to mark the device
 	 * NEEDS_RESET.  vCPU thread, t->lock held. */
 	int (*activate)(void *dev);
+	/* Optional.  The driver is resetting the device and the transport no
+	 * longer serves kicks: wait until no request is in flight (an async
+	 * engine's completions keep arriving on the IO thread meanwhile).
+	 * vCPU thread, t->lock held, no queue lock held. */
+	void (*quiesce)(void *dev);
 	/* The driver reset the device: forget all device state.  vCPU thread,
 	 * t->lock and every queue lock held. */
 	void (*reset)(void *dev);
@@ -155,6 +160,11 @@ void virtio_pci_destroy(struct virtio_pci *t);
  * device is running; a kick before DRIVER_OK is dropped here because
  * DRIVER_OK makes the transport kick every enabled queue again. */
 void virtio_pci_queue_kicked(struct virtio_pci *t, unsigned int q);
+
+/* Device (IO thread, completion handlers of async engines): take / drop
+ * queue q's lock around pushing completions. */
+void virtio_pci_queue_lock(struct virtio_pci *t, unsigned int q);
+void virtio_pci_queue_unlock(struct virtio_pci *t, unsigned int q);
 
 /* Device: raise queue q's interrupt (its MSI-X vector, or INTx with ISR
  * bit 0 when MSI-X is off).  Any thread. */
