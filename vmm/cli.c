@@ -26,6 +26,11 @@ const char cli_run_usage[] =
     "           [,merge=on|off][,host-nodes=LIST,policy=bind|preferred|interleave]\n"
     "  --cpus N           number of vCPUs (default 1)\n"
     "  --serial MODE      stdio (default), file=PATH or off\n"
+    "  --disk path=IMG[,readonly=on][,cache=none|writeback|writethrough|directsync|unsafe]\n"
+    "           [,engine=sync|io_uring][,queues=N][,queue-size=N][,iothreads=N]\n"
+    "           [,iothread-affinity=CPULIST][,serial=STR][,discard=on|off]\n"
+    "           [,ioeventfd=on|off][,irqfd=on|off]\n"
+    "                     virtio-blk disk (repeatable: vda, vdb, ...)\n"
     "  --rng [ioeventfd=on|off][,irqfd=on|off]\n"
     "                     virtio-rng device fed from the host's getrandom(2)\n"
     "  --stats            print exit statistics per vCPU at exit\n"
@@ -150,6 +155,13 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 		return parse_serial(c, v, err, errlen);
 	} else if (!strcmp(name, "--trace")) {
 		return parse_trace(c, v, err, errlen);
+	} else if (!strcmp(name, "--disk")) {
+		if (c->ndisks >= DISK_MAX)
+			return fail(err, errlen, "--disk: at most %d disks", DISK_MAX);
+		r = disk_opts_parse(v, &c->disks[c->ndisks], err, errlen);
+		if (!r)
+			c->ndisks++;
+		return r;
 	} else {
 		return fail(err, errlen, "%s: unknown option", name);
 	}
@@ -159,7 +171,7 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 }
 
 static const char *const valued_opts[] = {"--kernel", "--initrd", "--cmdline", "--memory",
-					  "--cpus",   "--serial", "--trace"};
+					  "--cpus",   "--serial", "--trace",  "--disk"};
 
 static bool is_valued(const char *name)
 {

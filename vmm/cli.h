@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "mem/mem_opts.h"
+#include "vmm/disk_opts.h"
 
 #define CLI_MAX_CPUS	254
 #define CLI_DEFAULT_MEM (512ull << 20)
@@ -40,6 +41,8 @@ struct config {
 	bool trace_exits;
 	bool trace_boot;
 	struct rng_config rng;
+	struct disk_opts disks[DISK_MAX]; /* --disk, in order: vda, vdb, ... */
+	unsigned int ndisks;
 	char **guest_argv; /* words after "--", NULL-terminated, or NULL */
 	int guest_argc;
 };

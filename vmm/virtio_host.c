@@ -97,26 +97,29 @@ const struct msix_ops virtio_host_msix_ops = {
 };
 
 int virtio_host_init(struct virtio_host *h, struct kvm *kvm, struct irq_routes *routes,
-		     struct iothread *io, unsigned int nq, unsigned int nvec, bool ioeventfd,
-		     bool irqfd)
+		     struct iothread *const *io, unsigned int nq, unsigned int nvec,
+		     bool ioeventfd, bool irqfd)
 {
 	int r = 0;
 
 	memset(h, 0, sizeof(*h));
 	h->kvm = kvm;
 	h->routes = routes;
-	h->io = io;
 	h->ioeventfd = ioeventfd;
 	h->irqfd = irqfd;
+	h->io = calloc(nq, sizeof(*h->io));
 	h->q = calloc(nq, sizeof(*h->q));
 	h->vec = calloc(nvec, sizeof(*h->vec));
-	if (!h->q || !h->vec) {
+	if (!h->io || !h->q || !h->vec) {
+		free(h->io);
 		free(h->q);
 		free(h->vec);
+		h->io = NULL;
 		h->q = NULL;
 		h->vec = NULL;
 		return -ENOMEM;
 	}
+	memcpy(h->io, io, nq * sizeof(*io));
 	for (unsigned int i = 0; i < nq; i++)
 		h->q[i].efd = -1;
 	for (unsigned int i = 0; i < nvec; i++)
@@ -134,7 +137,7 @@ int virtio_host_init(struct virtio_host *h, struct kvm *kvm, struct irq_routes *
 			break;
 		}
 		hq->handler = (struct iothread_handler){.fn = queue_ready, .opaque = hq};
-		r = iothread_add(io, hq->efd, EPOLLIN, &hq->handler);
+		r = iothread_add(io[i], hq->efd, EPOLLIN, &hq->handler);
 	}
 	for (unsigned int i = 0; i < nvec && !r && irqfd; i++) {
 		struct virtio_host_vector *v = &h->vec[i];
@@ -168,7 +171,7 @@ void virtio_host_destroy(struct virtio_host *h)
 		if (hq->bound)
 			kvm_ioeventfd(h->kvm, hq->gpa, 2, hq->efd, false);
 		if (hq->efd >= 0) {
-			iothread_del(h->io, hq->efd);
+			iothread_del(h->io[i], hq->efd);
 			close(hq->efd);
 		}
 	}
@@ -181,8 +184,10 @@ void virtio_host_destroy(struct virtio_host *h)
 			close(v->efd);
 		}
 	}
+	free(h->io);
 	free(h->q);
 	free(h->vec);
+	h->io = NULL;
 	h->q = NULL;
 	h->vec = NULL;
 	h->nq = h->nvec = 0;

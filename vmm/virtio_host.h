@@ -35,7 +35,7 @@ struct virtio_host_vector {
 struct virtio_host {
 	struct kvm *kvm;
 	struct irq_routes *routes;
-	struct iothread *io;
+	struct iothread **io; /* per queue: the IO thread serving it */
 	struct virtio_pci *t; /* set before the IO thread starts */
 	bool ioeventfd, irqfd;
 	unsigned int nq, nvec;
@@ -47,11 +47,12 @@ struct virtio_host {
 };
 
 /* Prepare nq queues and nvec vectors: eventfds, GSIs with irqfds (when
- * irqfd), queue handlers on io.  t must be set (h->t) before io starts.
- * Returns 0 or a negative errno, with everything released. */
+ * irqfd), queue q's kick handler on IO thread io[q] (the array is copied).
+ * t must be set (h->t) before the IO threads start.  Returns 0 or a
+ * negative errno, with everything released. */
 int virtio_host_init(struct virtio_host *h, struct kvm *kvm, struct irq_routes *routes,
-		     struct iothread *io, unsigned int nq, unsigned int nvec, bool ioeventfd,
-		     bool irqfd);
+		     struct iothread *const *io, unsigned int nq, unsigned int nvec,
+		     bool ioeventfd, bool irqfd);
 
 /* Unbind and close everything (the IO thread must be stopped). */
 void virtio_host_destroy(struct virtio_host *h);

@@ -288,8 +288,10 @@ static int add_rng(struct vm *vm, char *err, size_t errlen)
 	d->present = true;
 	r = iothread_init(&d->io, "io-rng-0");
 	if (!r) {
+		struct iothread *io = &d->io;
+
 		d->io_ready = true;
-		r = virtio_host_init(&d->host, &vm->kvm, &vm->routes, &d->io, 1, 2, k->ioeventfd,
+		r = virtio_host_init(&d->host, &vm->kvm, &vm->routes, &io, 1, 2, k->ioeventfd,
 				     k->irqfd);
 	}
 	if (!r) {
@@ -514,6 +516,12 @@ int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err
 		if (r)
 			return r;
 	}
+	for (unsigned int i = 0; i < cfg->ndisks; i++) {
+		r = vm_disk_create(&vm->disks[i], vm, &cfg->disks[i], i, err, errlen);
+		vm->ndisks++;
+		if (r)
+			return r;
+	}
 	r = create_vcpus(vm, err, errlen);
 	if (r)
 		return r;
@@ -637,6 +645,8 @@ int vm_run(struct vm *vm)
 	/* IO threads first: a kick may come with the first instruction. */
 	if (vm->rng.present)
 		r = iothread_start(&vm->rng.io);
+	for (unsigned int i = 0; i < vm->ndisks && !r; i++)
+		r = vm_disk_start(&vm->disks[i]);
 	pthread_mutex_lock(&vm->stop_lock);
 	for (unsigned int i = 0; i < vm->ncpus && !r; i++)
 		r = vcpu_start(&vm->vcpus[i]);
@@ -667,6 +677,8 @@ int vm_run(struct vm *vm)
 			pthread_join(vm->vcpus[i].thread, NULL);
 	if (vm->rng.present)
 		iothread_stop(&vm->rng.io);
+	for (unsigned int i = 0; i < vm->ndisks; i++)
+		vm_disk_stop(&vm->disks[i]);
 	close(sfd);
 	if (vm->cfg->trace_boot)
 		print_boot_timeline(vm);
@@ -676,6 +688,8 @@ int vm_run(struct vm *vm)
 			vcpu_print_stats(&vm->vcpus[i], stderr);
 		if (vm->rng.present)
 			print_rng_stats(vm, stderr);
+		for (unsigned int i = 0; i < vm->ndisks; i++)
+			vm_disk_print_stats(&vm->disks[i], stderr);
 	}
 	return vm->exit_status;
 }
@@ -699,10 +713,15 @@ void vm_destroy(struct vm *vm)
 	 * ioeventfds while the devices still exist. */
 	if (vm->rng.io_ready)
 		iothread_stop(&vm->rng.io);
+	for (unsigned int i = 0; i < vm->ndisks; i++)
+		vm_disk_stop(&vm->disks[i]);
 	if (vm->pci_ready)
 		pci_bus_destroy(&vm->pci);
 	vm->pci_ready = false;
 	destroy_rng(&vm->rng);
+	for (unsigned int i = 0; i < vm->ndisks; i++)
+		vm_disk_destroy(&vm->disks[i]);
+	vm->ndisks = 0;
 	for (unsigned int i = 0; i < vm->ncpus; i++) {
 		kvm_vcpu_unmap(&vm->kvm, vm->vcpus[i].run);
 		close(vm->vcpus[i].fd);

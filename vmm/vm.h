@@ -26,6 +26,7 @@
 #include "vmm/uart.h"
 #include "vmm/vcpu.h"
 #include "vmm/virtio_host.h"
+#include "vmm/vm_disk.h"
 #include "virtio/rng.h"
 
 /* A virtio-rng device with its transport, host side and IO thread. */
@@ -58,6 +59,8 @@ struct vm {
 	struct pci_bus pci;
 	bool pci_ready;
 	struct vm_rng rng;
+	struct vm_disk disks[DISK_MAX];
+	unsigned int ndisks;
 	struct vcpu *vcpus;
 	unsigned int ncpus;
 	FILE *trace; /* --trace exits destination, or NULL */

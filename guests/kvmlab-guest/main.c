@@ -10,6 +10,8 @@
  *                          load DIR/NAME.ko for each NAME in LIST (default
  *                          /lib/modules/load-order, DIR its directory), in
  *                          order, in one process
+ *   kvmlab-guest blk DEV [OPTIONS]
+ *                          block-I/O load generator and verifier (blk.c)
  *
  * Exit status: 0 success, 1 failure (for cmd: no command given), 2 bad usage
  * (for cmd: malformed hex).  New subcommands (load generators, ...) go into
@@ -27,6 +29,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "blk.h"
 #include "vmm/guest_cmd.h"
 
 #define PROG		"kvmlab-guest"
@@ -54,6 +57,9 @@ static int cmd_cmd(int argc, char **argv);
 static int cmd_load_modules(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
+/* Options of blk: at most this many words. */
+#define BLK_MAX_ARGS 64
+
 static const struct subcmd cmds[] = {
     {"mark", "N", "write N (0-255) to the boot-marker port 0x80", 1, 1, cmd_mark},
     {"exit", "V",
@@ -69,6 +75,11 @@ static const struct subcmd cmds[] = {
      "load DIR/NAME.ko for each line NAME of LIST (default\n" DEFAULT_MODLIST
      ", DIR its directory) in order; failures are\nwarnings (exit 0), an unreadable LIST an error",
      0, 1, cmd_load_modules},
+    {"blk", "DEV [OPTIONS]",
+     "block-I/O load generator (random or sequential reads/writes, io_uring or\n"
+     "threads) and pattern verifier on a block device or file; one JSON line\n"
+     "(" PROG " blk --help for the options)",
+     0, BLK_MAX_ARGS, blk_main},
     {"help", "", "this text (also --help, -h)", 0, 0, cmd_help},
 };
 

@@ -78,6 +78,22 @@ stop_vm() {
 	expect_status "$2" 143
 }
 
+# scratch_fs MIB: an ext4 filesystem of MIB MiB on a loop device, mounted
+# at $SCRATCH (unlike tmpfs it takes O_DIRECT, which cache=none needs).
+# Unmounted when the test ends.  Needs root and the loop driver: the kvm
+# suite runs as root inside the emulated host.
+scratch_fs() {
+	SCRATCH=$TMP/fs
+	mkdir -p "$SCRATCH"
+	truncate -s "${1}M" "$TMP/fs.img"
+	modprobe -a loop ext4 2>/dev/null # modules in the emulated host's kernel
+	if ! mkfs.ext4 -q -F "$TMP/fs.img" || ! mount -o loop "$TMP/fs.img" "$SCRATCH"; then
+		bad "cannot make a scratch ext4 filesystem (needs root, mkfs.ext4, loop)"
+		finish
+	fi
+	trap 'umount "$SCRATCH" 2>/dev/null; rm -rf "$TMP"' EXIT
+}
+
 finish() {
 	if [ "$fails" -ne 0 ]; then
 		echo "$fails check(s) failed" >&2
