@@ -27,14 +27,6 @@ const char *disk_engine_name(enum disk_engine e)
 	return e == DISK_ENGINE_IO_URING ? "io_uring" : "sync";
 }
 
-static const char *const cache_names[] = {
-    [BLK_CACHE_NONE] = "none",
-    [BLK_CACHE_WRITEBACK] = "writeback",
-    [BLK_CACHE_WRITETHROUGH] = "writethrough",
-    [BLK_CACHE_DIRECTSYNC] = "directsync",
-    [BLK_CACHE_UNSAFE] = "unsafe",
-};
-
 static int onoff(const char *key, const char *v, bool *out, char *err, size_t errlen)
 {
 	if (!strcmp(v, "on"))
@@ -77,8 +69,8 @@ static int set_key(struct disk_opts *d, const char *k, const char *v, char *err,
 	if (!strcmp(k, "irqfd"))
 		return onoff(k, v, &d->irqfd, err, errlen);
 	if (!strcmp(k, "cache")) {
-		for (size_t i = 0; i < sizeof(cache_names) / sizeof(cache_names[0]); i++) {
-			if (!strcmp(v, cache_names[i])) {
+		for (int i = BLK_CACHE_NONE; i <= BLK_CACHE_UNSAFE; i++) {
+			if (!strcmp(v, blk_cache_name((enum blk_cache)i))) {
 				d->cache = (enum blk_cache)i;
 				return 0;
 			}

@@ -28,6 +28,7 @@
 #include <linux/virtio_ring.h>
 
 #include "fake_vring.h"
+#include "fake_vpci.h"
 #include "mem/guest_mem.h"
 #include "virtio/blk.h"
 #include "virtio/blk_sync.h"
@@ -116,42 +117,6 @@ static void rec_flush(void *eng)
 static const struct blk_engine_ops rec_ops = {
     .name = "rec", .submit = rec_submit, .flush = rec_flush};
 
-/* ---- the host side ------------------------------------------------------ */
-
-struct host {
-	unsigned int kicks[MAXQ];
-	unsigned int fires;
-};
-
-static int h_ioeventfd(void *opaque, unsigned int q, uint64_t gpa, bool assign)
-{
-	(void)opaque, (void)q, (void)gpa, (void)assign;
-	return 0;
-}
-
-static void h_kick(void *opaque, unsigned int q)
-{
-	struct host *h = opaque;
-
-	if (q < MAXQ)
-		h->kicks[q]++;
-}
-
-static int h_update(void *opaque, unsigned int v, uint64_t addr, uint32_t data)
-{
-	(void)opaque, (void)v, (void)addr, (void)data;
-	return 0;
-}
-
-static void h_fire(void *opaque, unsigned int v, uint64_t addr, uint32_t data)
-{
-	(void)v, (void)addr, (void)data;
-	((struct host *)opaque)->fires++;
-}
-
-static const struct virtio_pci_host_ops host_ops = {.ioeventfd = h_ioeventfd, .kick = h_kick};
-static const struct msix_ops msix_ops = {.update = h_update, .fire = h_fire};
-
 /* A fake clock for the latency histogram: every reading is 3 us later. */
 static uint64_t fake_now;
 
@@ -195,7 +160,8 @@ struct env {
 	struct blk_disk disk;
 	struct virtio_blk blk;
 	struct virtio_pci t;
-	struct host h;
+	struct fvp_host h;
+	struct fvp drv; /* straight into the BAR handlers */
 	struct rec rec[MAXQ];
 	struct fv fv[MAXQ];
 	uint8_t *snap, *cur; /* image copies, allocated once (page faults are slow) */
@@ -254,87 +220,27 @@ static long img_blocks(struct env *e)
 
 /* ---- registers ---------------------------------------------------------- */
 
-static uint64_t bar_rd(struct env *e, uint64_t off, uint32_t len)
-{
-	uint8_t b[8] = {0};
-	uint64_t v = 0;
-
-	virtio_pci_bar_ops.read(&e->t, off, b, len);
-	memcpy(&v, b, len);
-	return v;
-}
-
-static void bar_wr(struct env *e, uint64_t off, uint32_t len, uint64_t v)
-{
-	uint8_t b[8];
-
-	memcpy(b, &v, len);
-	virtio_pci_bar_ops.write(&e->t, off, b, len);
-}
-
-static uint64_t cc_rd(struct env *e, uint32_t reg, uint32_t len)
-{
-	return bar_rd(e, VPCI_COMMON_OFF + reg, len);
-}
-
-static void cc_wr(struct env *e, uint32_t reg, uint32_t len, uint64_t v)
-{
-	bar_wr(e, VPCI_COMMON_OFF + reg, len, v);
-}
-
-static uint8_t status(struct env *e)
-{
-	return (uint8_t)cc_rd(e, VIRTIO_PCI_COMMON_STATUS, 1);
-}
-
-static void set_status(struct env *e, uint8_t s)
-{
-	cc_wr(e, VIRTIO_PCI_COMMON_STATUS, 1, s);
-}
-
-static uint64_t device_features(struct env *e)
-{
-	uint64_t f;
-
-	cc_wr(e, VIRTIO_PCI_COMMON_DFSELECT, 4, 0);
-	f = cc_rd(e, VIRTIO_PCI_COMMON_DF, 4);
-	cc_wr(e, VIRTIO_PCI_COMMON_DFSELECT, 4, 1);
-	return f | cc_rd(e, VIRTIO_PCI_COMMON_DF, 4) << 32;
-}
-
 /* Device configuration space. */
 #define CFG_OFF(field) offsetof(struct virtio_blk_config, field)
 #define CFG_RD(e, field)                                                                           \
-	bar_rd(e, VPCI_DEVICE_OFF + CFG_OFF(field), sizeof(((struct virtio_blk_config *)0)->field))
+	fvp_bar_rd(&(e)->drv, VPCI_DEVICE_OFF + CFG_OFF(field),                                    \
+		   sizeof(((struct virtio_blk_config *)0)->field))
 
 /* The driver's probe: reset, negotiate, queues of cfg.qsize, DRIVER_OK. */
 static void driver_start(struct env *e)
 {
-	uint64_t feat = device_features(e);
+	uint64_t feat = fvp_device_features(&e->drv);
 
 	if (e->cfg.features != F_ALL_DRIVER)
 		feat &= e->cfg.features;
-	set_status(e, 0);
-	set_status(e, S_ACK);
-	set_status(e, S_ACK | S_DRV);
-	cc_wr(e, VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
-	cc_wr(e, VIRTIO_PCI_COMMON_GF, 4, (uint32_t)feat);
-	cc_wr(e, VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
-	cc_wr(e, VIRTIO_PCI_COMMON_GF, 4, feat >> 32);
-	set_status(e, S_ACK | S_DRV | S_FOK);
-	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK);
+	fvp_set_status(&e->drv, 0);
+	assert_int_equal(fvp_negotiate(&e->drv, feat), S_ACK | S_DRV | S_FOK);
 	for (unsigned int q = 0; q < e->cfg.nq; q++) {
 		fv_init(&e->fv[q], &e->gm, e->cfg.qsize, DESC_GPA(q), AVAIL_GPA(q), USED_GPA(q));
-		cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
-		cc_wr(e, VIRTIO_PCI_COMMON_Q_SIZE, 2, e->cfg.qsize);
-		cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCLO, 8, DESC_GPA(q));
-		cc_wr(e, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, AVAIL_GPA(q));
-		cc_wr(e, VIRTIO_PCI_COMMON_Q_USEDLO, 8, USED_GPA(q));
-		cc_wr(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
-		assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1);
+		assert_int_equal(fvp_setup_queue(&e->drv, q, &e->fv[q], VPCI_NO_VECTOR), 1);
 	}
-	set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
-	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK | S_DOK);
+	fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK | S_DOK);
 }
 
 /* Build the device for cfg (no driver yet). */
@@ -371,9 +277,11 @@ static struct env *env_new(void **state, const struct cfg *cfg)
 	assert_int_equal(virtio_blk_init(&e->blk, &e->disk, cfg->nq, ops, engs), 0);
 	assert_int_equal(virtio_pci_init(&e->t, &e->gm, &virtio_blk_ops, &e->blk,
 					 virtio_blk_features(&e->blk), cfg->nq, 256,
-					 virtio_blk_cfg_len(), &host_ops, &msix_ops, &e->h),
+					 virtio_blk_cfg_len(), fvp_host_ops(), fvp_msix_ops(),
+					 &e->h),
 			 0);
 	e->blk.t = &e->t;
+	fvp_init_direct(&e->drv, &e->t);
 	return e;
 }
 
@@ -597,7 +505,7 @@ static void test_features_and_config(void **state)
 				cfg.block_size = ro ? 4096 : 512;
 				cfg.nq = 1 + (unsigned int)dis;
 				e = env_new(state, &cfg);
-				f = device_features(e);
+				f = fvp_device_features(&e->drv);
 				assert_int_equal(f, virtio_blk_features(&e->blk) |
 							F(VIRTIO_F_VERSION_1));
 				assert_true(f & F(VIRTIO_BLK_F_SEG_MAX));
@@ -631,8 +539,9 @@ static void test_features_and_config(void **state)
 						 has_dis ? BLK_MAX_DISCARD_SEG : 0);
 				assert_int_equal(CFG_RD(e, write_zeroes_may_unmap), has_dis);
 				/* capacity read as two halves, as some drivers do */
-				assert_int_equal(bar_rd(e, VPCI_DEVICE_OFF, 4) |
-						     bar_rd(e, VPCI_DEVICE_OFF + 4, 4) << 32,
+				assert_int_equal(fvp_bar_rd(&e->drv, VPCI_DEVICE_OFF, 4) |
+						     fvp_bar_rd(&e->drv, VPCI_DEVICE_OFF + 4, 4)
+							 << 32,
 						 SECTORS);
 				teardown(state);
 			}
@@ -662,7 +571,7 @@ static void test_wce_toggle(void **state)
 	assert_int_equal(rw(e, T_OUT, 2, DATA_GPA, 512, NULL), S_OK);
 	assert_false(e->rec[0].last_dsync);
 
-	bar_wr(e, wce_off, 1, 0);
+	fvp_bar_wr(&e->drv, wce_off, 1, 0);
 	assert_int_equal(CFG_RD(e, wce), 0);
 	fill_guest(e, DATA_GPA, 512, 2);
 	assert_int_equal(rw(e, T_OUT, 3, DATA_GPA, 512, NULL), S_OK);
@@ -673,19 +582,19 @@ static void test_wce_toggle(void **state)
 	assert_false(e->rec[0].last_dsync);
 
 	/* a write of another width or at another offset is ignored */
-	bar_wr(e, wce_off, 2, 1);
+	fvp_bar_wr(&e->drv, wce_off, 2, 1);
 	assert_int_equal(CFG_RD(e, wce), 0);
-	bar_wr(e, VPCI_DEVICE_OFF, 8, 0);
+	fvp_bar_wr(&e->drv, VPCI_DEVICE_OFF, 8, 0);
 	assert_int_equal(CFG_RD(e, capacity), SECTORS);
 
-	bar_wr(e, wce_off, 1, 7); /* any non-zero value means on */
+	fvp_bar_wr(&e->drv, wce_off, 1, 7); /* any non-zero value means on */
 	assert_int_equal(CFG_RD(e, wce), 1);
 	assert_int_equal(rw(e, T_OUT, 3, DATA_GPA, 512, NULL), S_OK);
 	assert_false(e->rec[0].last_dsync);
 
-	bar_wr(e, wce_off, 1, 0);
+	fvp_bar_wr(&e->drv, wce_off, 1, 0);
 	assert_int_equal(CFG_RD(e, wce), 0);
-	set_status(e, 0); /* reset: back to the mode's default */
+	fvp_set_status(&e->drv, 0); /* reset: back to the mode's default */
 	assert_int_equal(CFG_RD(e, wce), 1);
 	teardown(state);
 
@@ -696,7 +605,7 @@ static void test_wce_toggle(void **state)
 		cfg.features = ~F(VIRTIO_BLK_F_CONFIG_WCE);
 		e = env_start(state, &cfg);
 		assert_false(virtio_pci_features(&e->t) & F(VIRTIO_BLK_F_CONFIG_WCE));
-		bar_wr(e, wce_off, 1, 0);
+		fvp_bar_wr(&e->drv, wce_off, 1, 0);
 		assert_int_equal(CFG_RD(e, wce), 1);
 		assert_int_equal(rw(e, T_OUT, 3, DATA_GPA, 512, NULL), S_OK);
 		assert_false(e->rec[0].last_dsync);
@@ -708,7 +617,7 @@ static void test_wce_toggle(void **state)
 
 		cfg.cache = BLK_CACHE_UNSAFE;
 		e = env_start(state, &cfg);
-		bar_wr(e, wce_off, 1, 0);
+		fvp_bar_wr(&e->drv, wce_off, 1, 0);
 		assert_int_equal(CFG_RD(e, wce), 0);
 		assert_int_equal(rw(e, T_OUT, 3, DATA_GPA, 512, NULL), S_OK);
 		assert_false(e->rec[0].last_dsync);
@@ -788,7 +697,7 @@ static void test_write_then_read(void **state)
 		assert_memory_equal(e->ram + DATA2_GPA, snap + (SECTORS - 1) * 512, 512);
 	}
 	assert_int_equal(errors(e, 0), 0);
-	assert_int_equal(status(e) & S_NR, 0);
+	assert_int_equal(fvp_status(&e->drv) & S_NR, 0);
 	teardown(state);
 }
 
@@ -1002,7 +911,7 @@ static void expect_refused(struct env *e, int want, const struct fv_buf *b, unsi
 	for (unsigned int i = 0; i < 0x40000; i++)
 		if (e->ram[DATA2_GPA + i] != 0xee)
 			fail_msg("guest data byte %u written", i);
-	assert_int_equal(status(e) & S_NR, 0);
+	assert_int_equal(fvp_status(&e->drv) & S_NR, 0);
 }
 
 static void refuse_rw(struct env *e, int want, uint32_t type, uint64_t sector, uint32_t len)
@@ -1332,7 +1241,7 @@ static void test_malformed_chain_needs_reset(void **state)
 	fv_add_chain(&e->fv[0], bad, 3);
 	virtio_pci_queue_kicked(&e->t, 0);
 	assert_int_equal(fv_used_idx(&e->fv[0]), 0);
-	assert_true(status(e) & S_NR);
+	assert_true(fvp_status(&e->drv) & S_NR);
 	assert_int_equal(atomic_load(&e->t.stats.needs_reset), 1);
 	assert_int_equal(e->t.queues[0].vq.error, VQ_ERR_ADDR);
 	assert_int_equal(e->blk.inflight_total, 0);
@@ -1340,7 +1249,7 @@ static void test_malformed_chain_needs_reset(void **state)
 	assert_int_equal(e->blk.q[0].inflight, 0);
 
 	driver_start(e);
-	assert_int_equal(status(e) & S_NR, 0);
+	assert_int_equal(fvp_status(&e->drv) & S_NR, 0);
 	fill_guest(e, DATA_GPA, 512, 77);
 	assert_int_equal(rw(e, T_OUT, 1, DATA_GPA, 512, NULL), S_OK);
 	assert_img_matches_guest(e, 512, DATA_GPA, 512);
@@ -1630,17 +1539,17 @@ static void test_reset_waits_for_inflight(void **state)
 	assert_int_equal(e->blk.inflight_total, 2);
 
 	assert_int_equal(pthread_create(&th, NULL, late_completer, &l), 0);
-	set_status(e, 0); /* returns only after the completions */
+	fvp_set_status(&e->drv, 0); /* returns only after the completions */
 	assert_int_equal(atomic_load(&l.done), 1);
 	assert_int_equal(e->blk.inflight_total, 0);
-	assert_int_equal(status(e), 0);
+	assert_int_equal(fvp_status(&e->drv), 0);
 	assert_int_equal(fv_used_idx(&e->fv[0]), 2);
 	assert_int_equal(e->ram[STATUS_GPA], S_OK);
 	assert_int_equal(e->ram[STATUS_GPA + 0x10], S_OK);
 	assert_int_equal(pthread_join(th, NULL), 0);
 
 	/* nothing in flight: a reset does not wait */
-	set_status(e, 0);
+	fvp_set_status(&e->drv, 0);
 	/* and the device comes back */
 	e->rec[0].hold = false;
 	driver_start(e);
@@ -1669,25 +1578,25 @@ static void test_slots_exhausted(void **state)
 	assert_null(e->blk.q[0].free);
 	assert_false(e->blk.q[0].starved); /* all slots busy, but nothing waits */
 	complete_held(e, 0, 0, 0);	   /* a completion then kicks nothing */
-	assert_int_equal(e->h.kicks[0], 1);
+	assert_int_equal(e->h.qkicks[0], 1);
 
 	fv_publish(&e->fv[0], head); /* one more: no slot for it */
 	virtio_pci_queue_kicked(&e->t, 0);
 	assert_int_equal(e->rec[0].nheld, default_cfg.qsize);
 	assert_true(e->blk.q[0].starved);
 	assert_int_equal(e->t.queues[0].vq.last_avail, default_cfg.qsize);
-	assert_int_equal(e->h.kicks[0], 1); /* the one after DRIVER_OK */
+	assert_int_equal(e->h.qkicks[0], 1); /* the one after DRIVER_OK */
 
 	complete_held(e, 0, 0, 1);
 	assert_int_equal(fv_used_idx(&e->fv[0]), 1);
-	assert_int_equal(e->h.kicks[0], 2); /* re-kicked */
+	assert_int_equal(e->h.qkicks[0], 2); /* re-kicked */
 	assert_false(e->blk.q[0].starved);
 	virtio_pci_queue_kicked(&e->t, 0);
 	assert_int_equal(e->rec[0].nheld, default_cfg.qsize + 1);
 	complete_held(e, 0, 1, default_cfg.qsize + 1);
 	assert_int_equal(fv_used_idx(&e->fv[0]), default_cfg.qsize + 1);
 	assert_int_equal(e->blk.inflight_total, 0);
-	assert_int_equal(status(e) & S_NR, 0);
+	assert_int_equal(fvp_status(&e->drv) & S_NR, 0);
 	teardown(state);
 }
 

@@ -25,6 +25,7 @@
 #include "boot/layout.h"
 #include "mem/guest_mem.h"
 #include "fake_vring.h"
+#include "fake_vpci.h"
 #include "virtio/rng.h"
 #include "virtio/virtio_pci.h"
 #include "vmm/bus.h"
@@ -57,91 +58,6 @@
 #define F_VERSION_1 (1ULL << VIRTIO_F_VERSION_1)
 #define F_EVENT_IDX (1ULL << VIRTIO_RING_F_EVENT_IDX)
 #define F_INDIRECT  (1ULL << VIRTIO_RING_F_INDIRECT_DESC)
-
-#define LOG 64
-
-struct call {
-	unsigned int v;
-	uint64_t addr;
-	uint32_t data;
-};
-
-struct bind {
-	unsigned int q;
-	uint64_t gpa;
-	bool assign;
-};
-
-/* Everything the host side sees. */
-struct host {
-	struct bind binds[LOG];
-	unsigned int nbinds;
-	unsigned int kicks[LOG];
-	unsigned int nkicks;
-	struct call updates[LOG], fires[LOG];
-	unsigned int nupdates, nfires;
-	unsigned int intx_gsi;
-	int intx_level;
-	unsigned int intx_changes;
-	/* called once from the next fire: the driver reacting to an interrupt */
-	void (*on_fire)(void *arg);
-	void *on_fire_arg;
-};
-
-static int h_ioeventfd(void *opaque, unsigned int q, uint64_t gpa, bool assign)
-{
-	struct host *h = opaque;
-
-	if (h->nbinds < LOG)
-		h->binds[h->nbinds] = (struct bind){q, gpa, assign};
-	h->nbinds++;
-	return 0;
-}
-
-static void h_kick(void *opaque, unsigned int q)
-{
-	struct host *h = opaque;
-
-	if (h->nkicks < LOG)
-		h->kicks[h->nkicks] = q;
-	h->nkicks++;
-}
-
-static int h_update(void *opaque, unsigned int v, uint64_t addr, uint32_t data)
-{
-	struct host *h = opaque;
-
-	if (h->nupdates < LOG)
-		h->updates[h->nupdates] = (struct call){v, addr, data};
-	h->nupdates++;
-	return 0;
-}
-
-static void h_fire(void *opaque, unsigned int v, uint64_t addr, uint32_t data)
-{
-	struct host *h = opaque;
-
-	void (*hook)(void *) = h->on_fire;
-
-	if (h->nfires < LOG)
-		h->fires[h->nfires] = (struct call){v, addr, data};
-	h->nfires++;
-	h->on_fire = NULL;
-	if (hook)
-		hook(h->on_fire_arg);
-}
-
-static void h_intx(void *opaque, unsigned int gsi, int level)
-{
-	struct host *h = opaque;
-
-	h->intx_gsi = gsi;
-	h->intx_level = level;
-	h->intx_changes++;
-}
-
-static const struct virtio_pci_host_ops host_ops = {.ioeventfd = h_ioeventfd, .kick = h_kick};
-static const struct msix_ops msix_ops = {.update = h_update, .fire = h_fire};
 
 /* The rng's source: a known byte sequence, handed out at most 37 bytes a
  * call so that buffers take several calls. */
@@ -177,7 +93,8 @@ struct env {
 	struct pci_bus pb;
 	struct virtio_pci t;
 	struct virtio_rng rng;
-	struct host h;
+	struct fvp_host h;
+	struct fvp drv; /* BAR 0 reached through the MMIO bus: mr, mw */
 	struct fv fv;
 	struct caps caps;
 	int slot;
@@ -213,10 +130,14 @@ static void quiesce(void *dev)
 	}
 }
 
+/* BAR 0 through the MMIO bus (defined below), the fake driver's accessors. */
+static uint64_t mr(void *opaque, uint64_t off, uint32_t len);
+static void mw(void *opaque, uint64_t off, uint32_t len, uint64_t v);
+
 static int setup_with(void **state, const struct virtio_dev_ops *ops, unsigned int nq)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	struct irq_line line = {.set_level = h_intx};
+	struct irq_line line = {.set_level = fvp_host_intx};
 
 	if (!e)
 		return -1;
@@ -234,11 +155,12 @@ static int setup_with(void **state, const struct virtio_dev_ops *ops, unsigned i
 	e->rng.fill = pattern_fill;
 	e->rng.t = &e->t;
 	if (virtio_pci_init(&e->t, &e->gm, ops, &e->rng, virtio_rng_features(), nq, RNG_QUEUE_SIZE,
-			    0, &host_ops, &msix_ops, &e->h))
+			    0, fvp_host_ops(), fvp_msix_ops(), &e->h))
 		return -1;
 	e->slot = pci_bus_add(&e->pb, &e->t.func);
 	if (e->slot < 1)
 		return -1;
+	e->drv = (struct fvp){.rd = mr, .wr = mw, .ctx = e}; /* common_off: find_caps */
 	pattern_pos = 0;
 	*state = e;
 	return 0;
@@ -348,6 +270,7 @@ static void find_caps(struct env *e)
 		p = cfg_rd(e, p + 1, 1) & 0xfc;
 	}
 	assert_true(c->common && c->notify && c->isr && c->msix);
+	e->drv.common_off = c->common_off;
 }
 
 /* MEMORY (and bus mastering) on, as pci_enable_device does. */
@@ -359,8 +282,9 @@ static void enable_memory(struct env *e)
 
 /* ---- the BAR --------------------------------------------------------- */
 
-static uint64_t mr(struct env *e, uint64_t off, uint32_t len)
+static uint64_t mr(void *opaque, uint64_t off, uint32_t len)
 {
+	struct env *e = opaque;
 	uint8_t b[8] = {0};
 	uint64_t v = 0;
 	struct bus_result r = bus_read(&e->mmio, e->bar + off, b, len);
@@ -370,8 +294,9 @@ static uint64_t mr(struct env *e, uint64_t off, uint32_t len)
 	return v;
 }
 
-static void mw(struct env *e, uint64_t off, uint32_t len, uint64_t v)
+static void mw(void *opaque, uint64_t off, uint32_t len, uint64_t v)
 {
+	struct env *e = opaque;
 	uint8_t b[8];
 	struct bus_result r;
 
@@ -380,57 +305,13 @@ static void mw(struct env *e, uint64_t off, uint32_t len, uint64_t v)
 	assert_true(r.claimed);
 }
 
-/* Common configuration registers, at the offset the capability gives. */
-static uint64_t cc_rd(struct env *e, uint32_t reg, uint32_t len)
-{
-	return mr(e, e->caps.common_off + reg, len);
-}
-
-static void cc_wr(struct env *e, uint32_t reg, uint32_t len, uint64_t v)
-{
-	mw(e, e->caps.common_off + reg, len, v);
-}
-
-static uint8_t status(struct env *e)
-{
-	return (uint8_t)cc_rd(e, VIRTIO_PCI_COMMON_STATUS, 1);
-}
-
-static void set_status(struct env *e, uint8_t s)
-{
-	cc_wr(e, VIRTIO_PCI_COMMON_STATUS, 1, s);
-}
-
-static uint64_t device_features(struct env *e)
-{
-	uint64_t f;
-
-	cc_wr(e, VIRTIO_PCI_COMMON_DFSELECT, 4, 0);
-	f = cc_rd(e, VIRTIO_PCI_COMMON_DF, 4);
-	cc_wr(e, VIRTIO_PCI_COMMON_DFSELECT, 4, 1);
-	return f | cc_rd(e, VIRTIO_PCI_COMMON_DF, 4) << 32;
-}
-
-static void write_features(struct env *e, uint64_t f)
-{
-	cc_wr(e, VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
-	cc_wr(e, VIRTIO_PCI_COMMON_GF, 4, (uint32_t)f);
-	cc_wr(e, VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
-	cc_wr(e, VIRTIO_PCI_COMMON_GF, 4, f >> 32);
-}
-
 /* Reset, ACK, DRIVER, features, FEATURES_OK.  Returns the status read
  * back after FEATURES_OK. */
 static uint8_t negotiate(struct env *e, uint64_t features)
 {
-	set_status(e, 0);
-	assert_int_equal(status(e), 0);
-	set_status(e, S_ACK);
-	set_status(e, S_ACK | S_DRV);
-	(void)device_features(e);
-	write_features(e, features);
-	set_status(e, S_ACK | S_DRV | S_FOK);
-	return status(e);
+	fvp_set_status(&e->drv, 0);
+	assert_int_equal(fvp_status(&e->drv), 0);
+	return fvp_negotiate(&e->drv, features);
 }
 
 /* Program MSI-X entry v (unmasked) through the BAR. */
@@ -453,25 +334,15 @@ static void setup_msix(struct env *e)
 	msix_entry(e, 0);
 	msix_entry(e, 1);
 	cfg_wr(e, ctl, 2, PCI_MSIX_FLAGS_ENABLE);
-	cc_wr(e, VIRTIO_PCI_COMMON_MSIX, 2, 0);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_MSIX, 2), 0);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_MSIX, 2, 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_MSIX, 2), 0);
 }
 
 /* Lay out an empty ring and program queue 0 with it; enable it. */
 static void setup_queue(struct env *e, uint16_t vector)
 {
 	fv_init(&e->fv, &e->gm, QSIZE, DESC_GPA, AVAIL_GPA, USED_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SIZE, 2, QSIZE);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_MSIX, 2, vector);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCLO, 4, (uint32_t)DESC_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCHI, 4, DESC_GPA >> 32);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (uint32_t)AVAIL_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_AVAILHI, 4, AVAIL_GPA >> 32);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_USEDLO, 4, (uint32_t)USED_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_USEDHI, 4, USED_GPA >> 32);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1);
+	assert_int_equal(fvp_setup_queue(&e->drv, 0, &e->fv, vector), 1);
 }
 
 /* The whole probe: the device runs afterwards. */
@@ -484,8 +355,8 @@ static void start(struct env *e, bool msix)
 	if (msix)
 		setup_msix(e);
 	setup_queue(e, msix ? 1 : VPCI_NO_VECTOR);
-	set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
-	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK | S_DOK);
+	fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK | S_DOK);
 }
 
 /* Fill a buffer with a marker so that untouched bytes are recognisable. */
@@ -562,28 +433,29 @@ static void test_linux_probe_and_serve(void **state)
 	assert_int_equal(e->h.binds[0].gpa, e->bar + e->caps.notify_off + 0 * e->caps.mult);
 
 	/* reset, ACK, DRIVER */
-	set_status(e, 0);
-	assert_int_equal(status(e), 0);
-	set_status(e, S_ACK);
-	assert_int_equal(status(e), S_ACK);
-	set_status(e, S_ACK | S_DRV);
-	assert_int_equal(status(e), S_ACK | S_DRV);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_NUMQ, 2), 1);
+	fvp_set_status(&e->drv, 0);
+	assert_int_equal(fvp_status(&e->drv), 0);
+	fvp_set_status(&e->drv, S_ACK);
+	assert_int_equal(fvp_status(&e->drv), S_ACK);
+	fvp_set_status(&e->drv, S_ACK | S_DRV);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_NUMQ, 2), 1);
 
 	/* features */
-	feat = device_features(e);
+	feat = fvp_device_features(&e->drv);
 	assert_true(feat & F_VERSION_1);
 	assert_true(feat & F_EVENT_IDX);
 	assert_true(feat & F_INDIRECT);
-	cc_wr(e, VIRTIO_PCI_COMMON_DFSELECT, 4, 2);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_DF, 4), 0);
-	write_features(e, F_VERSION_1 | F_EVENT_IDX | F_INDIRECT);
-	cc_wr(e, VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_GF, 4), (uint32_t)(F_EVENT_IDX | F_INDIRECT));
-	cc_wr(e, VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_GF, 4), F_VERSION_1 >> 32);
-	set_status(e, S_ACK | S_DRV | S_FOK);
-	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_DFSELECT, 4, 2);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_DF, 4), 0);
+	fvp_write_features(&e->drv, F_VERSION_1 | F_EVENT_IDX | F_INDIRECT);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_GF, 4),
+			 (uint32_t)(F_EVENT_IDX | F_INDIRECT));
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_GF, 4), F_VERSION_1 >> 32);
+	fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK);
 	assert_int_equal(virtio_pci_features(&e->t), F_VERSION_1 | F_EVENT_IDX | F_INDIRECT);
 
 	/* MSI-X: enabled with the function masked while the table is written */
@@ -605,38 +477,38 @@ static void test_linux_probe_and_serve(void **state)
 		assert_int_equal(e->h.updates[i].data, MSI_DATA(i));
 	}
 	assert_int_equal(e->h.nfires, 0);
-	cc_wr(e, VIRTIO_PCI_COMMON_MSIX, 2, 0);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_MSIX, 2), 0);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_MSIX, 2, 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_MSIX, 2), 0);
 
 	/* queue 0 */
 	fv_init(&e->fv, &e->gm, QSIZE, DESC_GPA, AVAIL_GPA, USED_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_SIZE, 2), RNG_QUEUE_SIZE);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_MSIX, 2), VPCI_NO_VECTOR);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SIZE, 2, QSIZE);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_SIZE, 2), QSIZE);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_MSIX, 2), 1);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_SIZE, 2), RNG_QUEUE_SIZE);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_MSIX, 2), VPCI_NO_VECTOR);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SIZE, 2, QSIZE);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_SIZE, 2), QSIZE);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_MSIX, 2), 1);
 	/* a vector the device does not have reads back as NO_VECTOR */
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_MSIX, 2, 2);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_MSIX, 2), VPCI_NO_VECTOR);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_MSIX, 2, 2);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_MSIX, 2), VPCI_NO_VECTOR);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
 	/* desc in two halves, the other two in one 8-byte write each */
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCLO, 4, (uint32_t)DESC_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCHI, 4, 5);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_DESCLO, 8), 5ULL << 32 | DESC_GPA);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_DESCHI, 4), 5);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCHI, 4, DESC_GPA >> 32);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, AVAIL_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_USEDLO, 8, USED_GPA);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_DESCLO, 8), DESC_GPA);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_AVAILLO, 4), AVAIL_GPA);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_USEDLO, 4), USED_GPA);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_USEDHI, 4), 0);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_NOFF, 2), 0);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_DESCLO, 4, (uint32_t)DESC_GPA);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_DESCHI, 4, 5);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_DESCLO, 8), 5ULL << 32 | DESC_GPA);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_DESCHI, 4), 5);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_DESCHI, 4, DESC_GPA >> 32);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, AVAIL_GPA);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_USEDLO, 8, USED_GPA);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_DESCLO, 8), DESC_GPA);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_AVAILLO, 4), AVAIL_GPA);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_USEDLO, 4), USED_GPA);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_USEDHI, 4), 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_NOFF, 2), 0);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1);
 
 	/* a buffer made available before DRIVER_OK is not served yet */
 	mark(e, BUF_GPA, 0x400);
@@ -646,8 +518,8 @@ static void test_linux_probe_and_serve(void **state)
 	assert_int_equal(e->h.nkicks, 0);
 
 	/* DRIVER_OK: the device asks for the enabled queue to be looked at */
-	set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
-	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK | S_DOK);
+	fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK | S_DOK);
 	assert_int_equal(e->h.nkicks, 1);
 	assert_int_equal(e->h.kicks[0], 0);
 
@@ -721,27 +593,27 @@ static void test_feature_refusal(void **state)
 	/* a high feature not offered */
 	assert_int_equal(negotiate(e, F_VERSION_1 | (1ULL << 40)), S_ACK | S_DRV);
 	/* FEATURES_OK and DRIVER_OK in one write: neither sticks, nothing starts */
-	set_status(e, 0);
-	set_status(e, S_ACK | S_DRV);
-	write_features(e, F_EVENT_IDX);
-	set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
-	assert_int_equal(status(e), S_ACK | S_DRV);
+	fvp_set_status(&e->drv, 0);
+	fvp_set_status(&e->drv, S_ACK | S_DRV);
+	fvp_write_features(&e->drv, F_EVENT_IDX);
+	fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV);
 	assert_false(atomic_load(&e->t.running));
 	/* the driver may retry with acceptable features without a reset */
-	write_features(e, F_VERSION_1);
-	set_status(e, S_ACK | S_DRV | S_FOK);
-	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK);
+	fvp_write_features(&e->drv, F_VERSION_1);
+	fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK);
 	assert_int_equal(virtio_pci_features(&e->t), F_VERSION_1);
 	/* features are fixed after FEATURES_OK */
-	cc_wr(e, VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
-	cc_wr(e, VIRTIO_PCI_COMMON_GF, 4, (uint32_t)F_EVENT_IDX);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_GF, 4), 0);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_GF, 4, (uint32_t)F_EVENT_IDX);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_GF, 4), 0);
 	assert_int_equal(virtio_pci_features(&e->t), F_VERSION_1);
 	/* refused status writes change nothing */
-	set_status(e, S_ACK);
-	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK);
-	set_status(e, S_ACK | S_DRV | S_FOK | 0x10);
-	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK);
+	fvp_set_status(&e->drv, S_ACK);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK);
+	fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK | 0x10);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK);
 }
 
 /* Bad queue configurations found at queue_enable. */
@@ -769,43 +641,44 @@ static void test_queue_setup_errors(void **state)
 		assert_int_equal(negotiate(e, F_VERSION_1), S_ACK | S_DRV | S_FOK);
 		setup_msix(e);
 		fires = e->h.nfires;
-		cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
-		cc_wr(e, VIRTIO_PCI_COMMON_Q_SIZE, 2, bad[i].size);
-		cc_wr(e, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
-		cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCLO, 8, bad[i].desc);
-		cc_wr(e, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, bad[i].avail);
-		cc_wr(e, VIRTIO_PCI_COMMON_Q_USEDLO, 8, bad[i].used);
-		cc_wr(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
-		if (!(status(e) & S_NR))
-			fail_msg("case %zu: status 0x%02x without NEEDS_RESET", i, status(e));
-		assert_int_equal(status(e), S_ACK | S_DRV | S_FOK | S_NR);
-		assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+		fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+		fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SIZE, 2, bad[i].size);
+		fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
+		fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_DESCLO, 8, bad[i].desc);
+		fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, bad[i].avail);
+		fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_USEDLO, 8, bad[i].used);
+		fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+		if (!(fvp_status(&e->drv) & S_NR))
+			fail_msg("case %zu: status 0x%02x without NEEDS_RESET", i,
+				 fvp_status(&e->drv));
+		assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK | S_NR);
+		assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
 		assert_int_equal(atomic_load(&e->t.stats.needs_reset), i + 1);
 		/* one configuration interrupt, on the config vector */
 		assert_int_equal(e->h.nfires, fires + 1);
 		assert_int_equal(e->h.fires[fires].v, 0);
 		assert_int_equal(e->h.fires[fires].data, MSI_DATA(0));
 		/* again: still NEEDS_RESET, no second interrupt */
-		cc_wr(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+		fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
 		assert_int_equal(e->h.nfires, fires + 1);
 		/* DRIVER_OK does not make it serve anything */
-		set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
-		assert_true(status(e) & S_NR);
+		fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK | S_DOK);
+		assert_true(fvp_status(&e->drv) & S_NR);
 		virtio_pci_queue_kicked(&e->t, 0);
 		assert_int_equal(atomic_load(&e->t.queues[0].notifies), 0);
 		/* the reset clears it */
-		set_status(e, 0);
-		assert_int_equal(status(e), 0);
+		fvp_set_status(&e->drv, 0);
+		assert_int_equal(fvp_status(&e->drv), 0);
 	}
 	/* enabling a queue before FEATURES_OK is a driver error too */
-	set_status(e, S_ACK | S_DRV);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SIZE, 2, QSIZE);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCLO, 8, DESC_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, AVAIL_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_USEDLO, 8, USED_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
-	assert_true(status(e) & S_NR);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	fvp_set_status(&e->drv, S_ACK | S_DRV);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SIZE, 2, QSIZE);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_DESCLO, 8, DESC_GPA);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, AVAIL_GPA);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_USEDLO, 8, USED_GPA);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+	assert_true(fvp_status(&e->drv) & S_NR);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
 }
 
 /* A descriptor loop: NEEDS_RESET, no more service, a reset starts over. */
@@ -823,7 +696,7 @@ static void test_malformed_chain(void **state)
 	e->fv.next_desc = 2;
 	fv_publish(&e->fv, 0);
 	virtio_pci_queue_kicked(&e->t, 0);
-	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK | S_DOK | S_NR);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK | S_DOK | S_NR);
 	assert_true(e->t.queues[0].vq.broken);
 	assert_int_equal(e->t.queues[0].vq.error, VQ_ERR_LOOP);
 	assert_int_equal(atomic_load(&e->rng.errors), 1);
@@ -841,19 +714,19 @@ static void test_malformed_chain(void **state)
 	assert_int_equal(atomic_load(&e->rng.requests), 0);
 
 	/* reset: everything back to the initial state */
-	set_status(e, 0);
-	assert_int_equal(status(e), 0);
+	fvp_set_status(&e->drv, 0);
+	assert_int_equal(fvp_status(&e->drv), 0);
 	assert_int_equal(atomic_load(&e->t.stats.resets), 2); /* start() reset once */
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_MSIX, 2), VPCI_NO_VECTOR);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_SIZE, 2), RNG_QUEUE_SIZE);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_MSIX, 2), VPCI_NO_VECTOR);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_DESCLO, 8), 0);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_AVAILLO, 8), 0);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_USEDLO, 8), 0);
-	cc_wr(e, VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_GF, 4), 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_MSIX, 2), VPCI_NO_VECTOR);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_SIZE, 2), RNG_QUEUE_SIZE);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_MSIX, 2), VPCI_NO_VECTOR);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_DESCLO, 8), 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_AVAILLO, 8), 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_USEDLO, 8), 0);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_GF, 4), 0);
 	assert_false(e->t.queues[0].vq.broken);
 	assert_false(atomic_load(&e->t.running));
 	/* a kick between the reset and the next DRIVER_OK does nothing */
@@ -864,8 +737,8 @@ static void test_malformed_chain(void **state)
 	assert_int_equal(negotiate(e, F_VERSION_1 | F_EVENT_IDX), S_ACK | S_DRV | S_FOK);
 	setup_msix(e);
 	setup_queue(e, 1);
-	set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
-	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK | S_DOK);
+	fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK | S_DOK);
 	fires = e->h.nfires;
 	pattern_pos = 0;
 	fv_add_chain(&e->fv, &good, 1);
@@ -901,12 +774,12 @@ static void test_malformed_variants(void **state)
 		assert_int_equal(negotiate(e, F_VERSION_1), S_ACK | S_DRV | S_FOK);
 		setup_msix(e);
 		setup_queue(e, 1);
-		set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
+		fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK | S_DOK);
 		mark(e, BUF_GPA, 64);
 		fv_set_desc(&e->fv, 0, bad[i].addr, bad[i].len, bad[i].flags, bad[i].next);
 		fv_publish(&e->fv, 0);
 		virtio_pci_queue_kicked(&e->t, 0);
-		assert_true(status(e) & S_NR);
+		assert_true(fvp_status(&e->drv) & S_NR);
 		assert_int_equal(e->t.queues[0].vq.error, bad[i].err);
 		assert_int_equal(fv_used_idx(&e->fv), 0);
 		assert_int_equal(e->ram[BUF_GPA], 0xee);
@@ -920,16 +793,16 @@ static void test_late_queue_writes(void **state)
 
 	start(e, true);
 	refused = atomic_load(&e->t.stats.refused);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCLO, 4, 0x8000);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCHI, 4, 1);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, 0x9000);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_USEDLO, 4, 0xa000);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SIZE, 2, 4);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_DESCLO, 8), DESC_GPA);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_AVAILLO, 8), AVAIL_GPA);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_USEDLO, 8), USED_GPA);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_SIZE, 2), QSIZE);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_DESCLO, 4, 0x8000);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_DESCHI, 4, 1);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, 0x9000);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_USEDLO, 4, 0xa000);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SIZE, 2, 4);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_DESCLO, 8), DESC_GPA);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_AVAILLO, 8), AVAIL_GPA);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_USEDLO, 8), USED_GPA);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_SIZE, 2), QSIZE);
 	assert_int_equal(atomic_load(&e->t.stats.refused), refused + 5);
 	/* the ring in use is the one set up at enable */
 	assert_int_equal(e->t.queues[0].vq.size, QSIZE);
@@ -946,8 +819,8 @@ static void test_late_queue_writes(void **state)
 	/* writes to an enabled queue before DRIVER_OK are refused as well */
 	assert_int_equal(negotiate(e, F_VERSION_1), S_ACK | S_DRV | S_FOK);
 	setup_queue(e, VPCI_NO_VECTOR);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCLO, 4, 0x8000);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_DESCLO, 8), DESC_GPA);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_DESCLO, 4, 0x8000);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_DESCLO, 8), DESC_GPA);
 }
 
 /* MSI-X off: queue interrupts are INTx with ISR bit 0, read-to-clear. */
@@ -992,18 +865,18 @@ static void test_intx(void **state)
 		fv_publish(&e->fv, slot);
 	}
 	virtio_pci_queue_kicked(&e->t, 0);
-	assert_true(status(e) & S_NR);
+	assert_true(fvp_status(&e->drv) & S_NR);
 	assert_int_equal(e->h.intx_level, 1);
 	assert_int_equal(mr(e, e->caps.isr_off, 1), VIRTIO_PCI_ISR_CONFIG);
 	assert_int_equal(e->h.intx_level, 0);
 
 	/* INTX_DISABLE in the command register keeps the line low */
-	set_status(e, 0);
+	fvp_set_status(&e->drv, 0);
 	cfg_wr(e, PCI_COMMAND, 2,
 	       PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
 	assert_int_equal(negotiate(e, F_VERSION_1), S_ACK | S_DRV | S_FOK);
 	setup_queue(e, VPCI_NO_VECTOR);
-	set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
+	fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK | S_DOK);
 	fv_add_chain(&e->fv, &b, 1);
 	virtio_pci_queue_kicked(&e->t, 0);
 	assert_int_equal(fv_used_idx(&e->fv), 1);
@@ -1022,7 +895,7 @@ static void test_msix_no_vector(void **state)
 	assert_int_equal(negotiate(e, F_VERSION_1), S_ACK | S_DRV | S_FOK);
 	setup_msix(e);
 	setup_queue(e, VPCI_NO_VECTOR);
-	set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
+	fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK | S_DOK);
 	fv_add_chain(&e->fv, &b, 1);
 	virtio_pci_queue_kicked(&e->t, 0);
 	assert_int_equal(fv_used_idx(&e->fv), 1);
@@ -1031,7 +904,7 @@ static void test_msix_no_vector(void **state)
 	assert_int_equal(mr(e, e->caps.isr_off, 1), 0);
 
 	/* a masked vector: the message waits in the PBA until unmasked */
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
 	mw(e, VPCI_MSIX_OFF + 16 + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 1);
 	fv_add_chain(&e->fv, &b, 1);
 	virtio_pci_queue_kicked(&e->t, 0);
@@ -1051,8 +924,8 @@ static void test_mmio_notify(void **state)
 	uint64_t notify;
 
 	start(e, true);
-	notify =
-	    e->caps.notify_off + (uint64_t)cc_rd(e, VIRTIO_PCI_COMMON_Q_NOFF, 2) * e->caps.mult;
+	notify = e->caps.notify_off +
+		 (uint64_t)fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_NOFF, 2) * e->caps.mult;
 	assert_int_equal(e->h.binds[0].gpa, e->bar + notify);
 	e->h.nkicks = 0;
 	mw(e, notify, 2, 0);
@@ -1091,8 +964,8 @@ static void test_bar_move(void **state)
 	assert_false(
 	    bus_read(&e->mmio, old + e->caps.common_off + VIRTIO_PCI_COMMON_NUMQ, b, 2).claimed);
 	e->bar = moved;
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_NUMQ, 2), 1);
-	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_NUMQ, 2), 1);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK | S_DOK);
 
 	/* the upper half */
 	moved2 = moved + (1ULL << 32);
@@ -1104,7 +977,7 @@ static void test_bar_move(void **state)
 	assert_true(e->h.binds[4].assign);
 	assert_int_equal(e->h.binds[4].gpa, moved2 + e->caps.notify_off);
 	e->bar = moved2;
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_NUMQ, 2), 1);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_NUMQ, 2), 1);
 
 	/* MEMORY off: unbound, unmapped */
 	cfg_wr(e, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
@@ -1135,35 +1008,36 @@ static void test_odd_accesses(void **state)
 	for (size_t i = 0; i < sizeof(holes) / sizeof(holes[0]); i++)
 		for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
 			assert_int_equal(mr(e, holes[i], sizes[s]), 0);
-	assert_int_equal(cc_rd(e, VPCI_COMMON_LEN - 4, 8), 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VPCI_COMMON_LEN - 4, 8), 0);
 	/* wrong-sized writes to sized registers are ignored */
-	cc_wr(e, VIRTIO_PCI_COMMON_STATUS, 2, 0);
-	cc_wr(e, VIRTIO_PCI_COMMON_STATUS, 4, 0);
-	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK | S_DOK);
-	cc_wr(e, VIRTIO_PCI_COMMON_MSIX, 4, 1);
-	cc_wr(e, VIRTIO_PCI_COMMON_MSIX, 1, 1);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_MSIX, 2), 0);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 4, 5);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 1, 5);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_SELECT, 2), 0);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_DFSELECT, 4), 1); /* left by start() */
-	cc_wr(e, VIRTIO_PCI_COMMON_DFSELECT, 2, 0);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_DFSELECT, 4), 1);
-	cc_wr(e, VIRTIO_PCI_COMMON_GF, 8, ~0ULL);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_STATUS, 2, 0);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_STATUS, 4, 0);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK | S_DOK);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_MSIX, 4, 1);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_MSIX, 1, 1);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_MSIX, 2), 0);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SELECT, 4, 5);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SELECT, 1, 5);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_SELECT, 2), 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_DFSELECT, 4),
+			 1); /* left by start() */
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_DFSELECT, 2, 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_DFSELECT, 4), 1);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_GF, 8, ~0ULL);
 	/* odd sizes and offsets inside the common structure */
 	for (uint32_t off = 0; off < VPCI_COMMON_LEN; off++) {
-		cc_wr(e, off, 3, 0xffffff);
-		(void)cc_rd(e, off, 3);
-		(void)cc_rd(e, off, 1);
+		fvp_cc_wr(&e->drv, off, 3, 0xffffff);
+		(void)fvp_cc_rd(&e->drv, off, 3);
+		(void)fvp_cc_rd(&e->drv, off, 1);
 	}
 	/* read-only registers stay */
-	cc_wr(e, VIRTIO_PCI_COMMON_NUMQ, 2, 7);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_NUMQ, 2), 1);
-	cc_wr(e, VIRTIO_PCI_COMMON_DF, 4, 0);
-	cc_wr(e, VIRTIO_PCI_COMMON_DFSELECT, 4, 1);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_DF, 4), F_VERSION_1 >> 32);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_NOFF, 2, 9);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_NOFF, 2), 0);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_NUMQ, 2, 7);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_NUMQ, 2), 1);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_DF, 4, 0);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_DFSELECT, 4, 1);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_DF, 4), F_VERSION_1 >> 32);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_NOFF, 2, 9);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_NOFF, 2), 0);
 	/* writes to the ISR, the PBA and holes are ignored */
 	mw(e, e->caps.isr_off, 1, 0xff);
 	assert_int_equal(mr(e, e->caps.isr_off, 1), 0);
@@ -1172,22 +1046,22 @@ static void test_odd_accesses(void **state)
 	for (size_t i = 0; i < sizeof(holes) / sizeof(holes[0]); i++)
 		mw(e, holes[i], 4, ~0ULL);
 	/* a queue the device does not have: reads zero, writes ignored */
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, 3);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_SIZE, 2), 0);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_MSIX, 2), 0);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SELECT, 2, 3);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_SIZE, 2), 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_MSIX, 2), 0);
 	virtio_pci_queue_kicked(&e->t, 3);
 	virtio_pci_queue_interrupt(&e->t, 3);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
 	/* configuration space accesses the spec does not allow */
 	assert_int_equal(cfg_rd(e, 0x3, 2), 0xffffffffu);
 	assert_int_equal(cfg_rd(e, 0x100, 1), 0xffffffffu);
 	cfg_wr(e, (uint32_t)e->caps.msix + PCI_MSIX_FLAGS, 1, 0xff); /* low byte: read-only */
 	assert_true(msix_enabled(&e->t.msix));
 	/* the device still works */
-	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK | S_DOK);
 	assert_int_equal(e->t.queues[0].vq.size, QSIZE);
 	fv_add_chain(&e->fv, &b, 1);
 	virtio_pci_queue_kicked(&e->t, 0);
@@ -1205,7 +1079,7 @@ static void test_device_error(void **state)
 	start(e, true);
 	fires = e->h.nfires;
 	virtio_pci_queue_broken(&e->t, 0);
-	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK | S_DOK | S_NR);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK | S_DOK | S_NR);
 	assert_int_equal(e->h.nfires, fires + 1);
 	assert_int_equal(e->h.fires[fires].v, 0);
 	assert_false(e->t.queues[0].vq.broken);
@@ -1214,10 +1088,10 @@ static void test_device_error(void **state)
 	assert_int_equal(fv_used_idx(&e->fv), 0);
 	assert_int_equal(atomic_load(&e->rng.requests), 0);
 	/* the driver cannot clear the bit by writing the status */
-	set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
-	assert_true(status(e) & S_NR);
-	set_status(e, 0);
-	assert_int_equal(status(e), 0);
+	fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_true(fvp_status(&e->drv) & S_NR);
+	fvp_set_status(&e->drv, 0);
+	assert_int_equal(fvp_status(&e->drv), 0);
 }
 
 /* activate failing at DRIVER_OK: NEEDS_RESET, nothing served or kicked. */
@@ -1233,8 +1107,8 @@ static void test_activate_failure(void **state)
 	setup_msix(e);
 	setup_queue(e, 1);
 	fires = e->h.nfires;
-	set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
-	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK | S_DOK | S_NR);
+	fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK | S_DOK | S_NR);
 	assert_false(atomic_load(&e->t.running));
 	assert_int_equal(e->h.nkicks, 0);
 	assert_int_equal(e->h.nfires, fires + 1);
@@ -1252,19 +1126,19 @@ static void test_queue_setup_after_driver_ok(void **state)
 	find_caps(e);
 	enable_memory(e);
 	assert_int_equal(negotiate(e, F_VERSION_1), S_ACK | S_DRV | S_FOK);
-	set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
+	fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK | S_DOK);
 	assert_int_equal(e->h.nkicks, 0); /* no queue enabled, none kicked */
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SIZE, 2, QSIZE);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCLO, 8, DESC_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, AVAIL_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_USEDLO, 8, USED_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_SIZE, 2), RNG_QUEUE_SIZE);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_DESCLO, 8), 0);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SIZE, 2, QSIZE);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_DESCLO, 8, DESC_GPA);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, AVAIL_GPA);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_USEDLO, 8, USED_GPA);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_SIZE, 2), RNG_QUEUE_SIZE);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_DESCLO, 8), 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
 	assert_int_equal(atomic_load(&e->t.stats.refused), 5);
-	assert_int_equal(status(e), S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK | S_DOK);
 }
 
 /* rng fills only the device-writable part of a chain. */
@@ -1337,15 +1211,15 @@ static void test_multi_queue(void **state)
 			     PCI_MSIX_FLAGS_QSIZE,
 			 3); /* a vector per queue plus one for configuration */
 	enable_memory(e);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_NUMQ, 2), 3);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_NUMQ, 2), 3);
 	/* one ioeventfd per queue, at the address the driver computes */
 	assert_int_equal(e->h.nbinds, 3);
 	for (unsigned int q = 0; q < 3; q++) {
 		bool found = false;
 
-		cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+		fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
 		noff[q] = e->caps.notify_off +
-			  cc_rd(e, VIRTIO_PCI_COMMON_Q_NOFF, 2) * (uint64_t)e->caps.mult;
+			  fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_NOFF, 2) * (uint64_t)e->caps.mult;
 		for (unsigned int i = 0; i < e->h.nbinds; i++)
 			if (e->h.binds[i].q == q && e->h.binds[i].assign &&
 			    e->h.binds[i].gpa == e->bar + noff[q])
@@ -1367,17 +1241,17 @@ static void test_multi_queue(void **state)
 	setup_msix(e);
 	msix_entry(e, 2);
 	fv_init(&e->fv, &e->gm, QSIZE, DESC_GPA, AVAIL_GPA, USED_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, 1);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SIZE, 2, QSIZE);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_MSIX, 2, 2);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_MSIX, 2), 2);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_DESCLO, 8, DESC_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, AVAIL_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_USEDLO, 8, USED_GPA);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
-	cc_wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
-	assert_int_equal(cc_rd(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
-	set_status(e, S_ACK | S_DRV | S_FOK | S_DOK);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SELECT, 2, 1);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SIZE, 2, QSIZE);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_MSIX, 2, 2);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_MSIX, 2), 2);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_DESCLO, 8, DESC_GPA);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, AVAIL_GPA);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_USEDLO, 8, USED_GPA);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+	fvp_cc_wr(&e->drv, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+	assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+	fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK | S_DOK);
 	assert_int_equal(e->h.nkicks, 1);
 	assert_int_equal(e->h.kicks[0], 1);
 	fv_add_chain(&e->fv, &b, 1);
@@ -1402,12 +1276,12 @@ static void test_reset_quiesces(void **state)
 	start(e, true);
 	assert_int_equal(quiesced, 1); /* start() resets first */
 	assert_true(atomic_load(&e->t.running));
-	set_status(e, 0);
+	fvp_set_status(&e->drv, 0);
 	assert_int_equal(quiesced, 2);
 	assert_int_equal(quiesce_running, 0);
 	assert_int_equal(quiesce_locked, 0);
 	assert_false(atomic_load(&e->t.running));
-	assert_int_equal(status(e), 0);
+	assert_int_equal(fvp_status(&e->drv), 0);
 }
 
 static void test_init_refusals(void **state)
@@ -1415,34 +1289,35 @@ static void test_init_refusals(void **state)
 	struct env *e = *state;
 	struct virtio_pci t;
 	struct virtio_dev_ops no_notify = virtio_rng_ops;
-	const struct virtio_pci_host_ops no_kick = {.ioeventfd = h_ioeventfd};
+	const struct virtio_pci_host_ops no_kick = {.ioeventfd = fvp_host_ioeventfd};
 
 	no_notify.queue_notify = NULL;
 	assert_int_equal(virtio_pci_init(&t, &e->gm, &virtio_rng_ops, &e->rng, 0, 0, 256, 0,
-					 &host_ops, &msix_ops, &e->h),
+					 fvp_host_ops(), fvp_msix_ops(), &e->h),
 			 -EINVAL);
 	assert_int_equal(virtio_pci_init(&t, &e->gm, &virtio_rng_ops, &e->rng, 0, 1, 100, 0,
-					 &host_ops, &msix_ops, &e->h),
+					 fvp_host_ops(), fvp_msix_ops(), &e->h),
 			 -EINVAL);
 	assert_int_equal(virtio_pci_init(&t, &e->gm, &virtio_rng_ops, &e->rng, 0, 1, 0, 0,
-					 &host_ops, &msix_ops, &e->h),
+					 fvp_host_ops(), fvp_msix_ops(), &e->h),
 			 -EINVAL);
 	assert_int_equal(virtio_pci_init(&t, &e->gm, &virtio_rng_ops, &e->rng, 0, 1, 256, 16,
-					 &host_ops, &msix_ops, &e->h),
+					 fvp_host_ops(), fvp_msix_ops(), &e->h),
 			 -EINVAL); /* configuration space without cfg_read */
-	assert_int_equal(virtio_pci_init(&t, &e->gm, &no_notify, &e->rng, 0, 1, 256, 0, &host_ops,
-					 &msix_ops, &e->h),
+	assert_int_equal(virtio_pci_init(&t, &e->gm, &no_notify, &e->rng, 0, 1, 256, 0,
+					 fvp_host_ops(), fvp_msix_ops(), &e->h),
 			 -EINVAL);
 	assert_int_equal(virtio_pci_init(&t, &e->gm, &virtio_rng_ops, &e->rng, 0, 1, 256, 0,
-					 &no_kick, &msix_ops, &e->h),
+					 &no_kick, fvp_msix_ops(), &e->h),
 			 -EINVAL);
 	assert_int_equal(virtio_pci_init(&t, &e->gm, &virtio_rng_ops, &e->rng, 0,
-					 VPCI_MAX_QUEUES + 1, 256, 0, &host_ops, &msix_ops, &e->h),
+					 VPCI_MAX_QUEUES + 1, 256, 0, fvp_host_ops(),
+					 fvp_msix_ops(), &e->h),
 			 -EINVAL);
 	virtio_pci_destroy(&t);
 	/* many queues: accepted as long as the MSI-X table fits */
 	assert_int_equal(virtio_pci_init(&t, &e->gm, &virtio_rng_ops, &e->rng, 0, 64, 256, 0,
-					 &host_ops, &msix_ops, &e->h),
+					 fvp_host_ops(), fvp_msix_ops(), &e->h),
 			 0);
 	assert_int_equal(t.msix.nvec, 65);
 	virtio_pci_destroy(&t);
