@@ -32,6 +32,21 @@ void guest_putu(uint64_t v)
 	guest_puts(&buf[i]);
 }
 
+void guest_putx(uint64_t v)
+{
+	char buf[19];
+	int i = 18;
+
+	buf[i] = '\0';
+	do {
+		buf[--i] = "0123456789abcdef"[v & 0xf];
+		v >>= 4;
+	} while (v);
+	buf[--i] = 'x';
+	buf[--i] = '0';
+	guest_puts(&buf[i]);
+}
+
 uint64_t guest_atou(const char *s, uint64_t def)
 {
 	uint64_t v = 0;
@@ -49,4 +64,30 @@ void guest_exit(int v)
 	outb(PORT_DEBUG_EXIT, (uint8_t)v);
 	for (;;)
 		__asm__ volatile("cli; hlt");
+}
+
+void *memset(void *d, int c, size_t n)
+{
+	void *p = d;
+
+	__asm__ volatile("rep stosb" : "+D"(p), "+c"(n) : "a"(c) : "memory");
+	return d;
+}
+
+void *memcpy(void *restrict d, const void *restrict s, size_t n)
+{
+	void *p = d;
+
+	__asm__ volatile("rep movsb" : "+D"(p), "+S"(s), "+c"(n) : : "memory");
+	return d;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+
+	for (size_t i = 0; i < n; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	return 0;
 }
