@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/optparse.h"
 #include "vmm/size.h"
 
 const char cli_usage[] = "usage: kvmlab run [OPTIONS] [-- CMD...]\n"
@@ -90,19 +91,6 @@ static int parse_serial(struct config *c, const char *v, char *err, size_t errle
 	return 0;
 }
 
-/* "on" / "off" for key of option opt. */
-static int parse_onoff(const char *opt, const char *key, const char *v, bool *out, char *err,
-		       size_t errlen)
-{
-	if (!strcmp(v, "on"))
-		*out = true;
-	else if (!strcmp(v, "off"))
-		*out = false;
-	else
-		return fail(err, errlen, "%s: %s='%s' (use on or off)", opt, key, v);
-	return 0;
-}
-
 /* KEY=VALUE[,KEY=VALUE...] for --rng. */
 static int parse_rng(struct config *c, const char *v, char *err, size_t errlen)
 {
@@ -120,9 +108,9 @@ static int parse_rng(struct config *c, const char *v, char *err, size_t errlen)
 			return fail(err, errlen, "--rng: '%s' is not KEY=VALUE", t);
 		*eq = '\0';
 		if (!strcmp(t, "ioeventfd"))
-			r = parse_onoff("--rng", t, eq + 1, &c->rng.knobs.ioeventfd, err, errlen);
+			r = opt_onoff("--rng", t, eq + 1, &c->rng.knobs.ioeventfd, err, errlen);
 		else if (!strcmp(t, "irqfd"))
-			r = parse_onoff("--rng", t, eq + 1, &c->rng.knobs.irqfd, err, errlen);
+			r = opt_onoff("--rng", t, eq + 1, &c->rng.knobs.irqfd, err, errlen);
 		else
 			return fail(err, errlen, "--rng: unknown key '%s' (use ioeventfd or irqfd)",
 				    t);
