@@ -263,7 +263,18 @@ int vq_pop(struct vq *vq, struct vq_elem *e)
 		idx = d.next;
 	}
 	vq->last_avail++;
+	if (vq->popped < vq->size)
+		vq->popped++;
 	return 1;
+}
+
+int vq_unpop(struct vq *vq, unsigned int n)
+{
+	if (n > vq->popped)
+		return -EINVAL;
+	vq->last_avail = (uint16_t)(vq->last_avail - n);
+	vq->popped = (uint16_t)(vq->popped - n);
+	return 0;
 }
 
 int vq_push(struct vq *vq, uint16_t head, uint32_t len)
@@ -290,6 +301,7 @@ void vq_flush(struct vq *vq)
 	 * the new index; pairs with the driver's read barrier between loading
 	 * used->idx and reading the elements it covers. */
 	__atomic_store_n(u16_at(vq->used, USED_IDX), vq->used_idx, __ATOMIC_RELEASE);
+	vq->popped = 0; /* what the driver saw used cannot be given back */
 }
 
 bool vq_should_notify(struct vq *vq)
@@ -344,14 +356,16 @@ void vq_disable_notify(struct vq *vq)
 	    __ATOMIC_RELAXED);
 }
 
-bool vq_enable_notify(struct vq *vq)
+bool vq_enable_notify_after(struct vq *vq, unsigned int n)
 {
 	uint16_t *flags;
 
 	if (vq->size == 0 || vq->broken)
 		return false;
 	if (vq->event_idx) {
-		__atomic_store_n(avail_event(vq), vq->last_avail, __ATOMIC_RELAXED);
+		/* "kick when you publish entry last_avail + n", i.e. the first
+		 * one past those the caller already saw */
+		__atomic_store_n(avail_event(vq), (uint16_t)(vq->last_avail + n), __ATOMIC_RELAXED);
 	} else {
 		flags = u16_at(vq->used, USED_FLAGS);
 		__atomic_store_n(
@@ -364,7 +378,12 @@ bool vq_enable_notify(struct vq *vq)
 	 * avail->idx and reading avail_event / used->flags.  Either it sees
 	 * the request and kicks, or we see its buffers here. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return vq_avail_count(vq) > 0;
+	return vq_avail_count(vq) > n;
+}
+
+bool vq_enable_notify(struct vq *vq)
+{
+	return vq_enable_notify_after(vq, 0);
 }
 
 const char *vq_error_name(enum vq_error e)

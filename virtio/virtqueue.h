@@ -81,6 +81,8 @@ struct vq {
 	uint16_t used_idx;	 /* next used ring position (pushed, maybe not published) */
 	uint16_t signalled_used; /* used idx at the last interrupt we sent */
 	bool signalled_used_valid;
+	uint16_t popped; /* chains popped since the last vq_flush (at most size):
+			  * what vq_unpop may give back */
 	bool broken;
 	enum vq_error error; /* first reason, VQ_OK while not broken */
 };
@@ -103,6 +105,15 @@ void vq_reset(struct vq *vq);
  * the ring is empty, -EIO when the queue is (or just became) broken; in
  * that case vq->error says why and nothing was consumed. */
 int vq_pop(struct vq *vq, struct vq_elem *e);
+
+/* Give back the last n chains vq_pop returned, none of which may have
+ * been pushed: last_avail moves back by n and the next pops return the
+ * same avail entries again (re-read and re-checked: the driver may have
+ * changed them meanwhile).  For a device that took more chains than it
+ * could use (a merged receive buffer sized for the largest frame).  Only
+ * chains popped since the last vq_flush may be given back.  Returns 0
+ * (also for n == 0), or -EINVAL if n is more than that (nothing changes). */
+int vq_unpop(struct vq *vq, unsigned int n);
 
 /* Put head back as used with len bytes written, at the next used ring
  * position; not visible to the driver until vq_flush.  Returns 0, or
@@ -127,6 +138,15 @@ void vq_disable_notify(struct vq *vq);
  * if buffers are already available, i.e. the caller must keep popping
  * because no kick will come for them. */
 bool vq_enable_notify(struct vq *vq);
+
+/* Like vq_enable_notify, for a device that saw n chains available past
+ * last_avail (left unpopped) and needs more before it can use any of them:
+ * ask the driver to kick when it publishes one more (EVENT_IDX: avail_event
+ * = last_avail + n; otherwise clear NO_NOTIFY), then look again.  Returns
+ * true if more than n chains are available already, i.e. the caller must
+ * look again because no kick will come for them.  vq_enable_notify(vq) is
+ * vq_enable_notify_after(vq, 0). */
+bool vq_enable_notify_after(struct vq *vq, unsigned int n);
 
 /* Number of chains available and not yet popped: 0 if not set up or
  * broken; an avail index more than size ahead breaks the queue (0). */

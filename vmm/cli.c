@@ -32,6 +32,10 @@ const char cli_run_usage[] =
     "           [,iothread-affinity=CPULIST][,serial=STR][,discard=on|off]\n"
     "           [,ioeventfd=on|off][,irqfd=on|off]\n"
     "                     virtio-blk disk (repeatable: vda, vdb, ...)\n"
+    "  --net tap=NAME[,mac=MAC][,queues=N][,queue-size=N][,vhost=on|off][,iothreads=N]\n"
+    "           [,iothread-affinity=CPULIST][,offloads=on|off][,mtu=N]\n"
+    "           [,ioeventfd=on|off][,irqfd=on|off]\n"
+    "                     virtio-net on a tap device (repeatable: eth0, eth1, ...)\n"
     "  --rng [ioeventfd=on|off][,irqfd=on|off]\n"
     "                     virtio-rng device fed from the host's getrandom(2)\n"
     "  --stats            print exit statistics per vCPU at exit\n"
@@ -150,6 +154,13 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 		if (!r)
 			c->ndisks++;
 		return r;
+	} else if (!strcmp(name, "--net")) {
+		if (c->nnets >= NET_MAX)
+			return fail(err, errlen, "--net: at most %d network devices", NET_MAX);
+		r = net_opts_parse(v, &c->nets[c->nnets], err, errlen);
+		if (!r)
+			c->nnets++;
+		return r;
 	} else {
 		return fail(err, errlen, "%s: unknown option", name);
 	}
@@ -159,7 +170,7 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 }
 
 static const char *const valued_opts[] = {"--kernel", "--initrd", "--cmdline", "--memory",
-					  "--cpus",   "--serial", "--trace",  "--disk"};
+					  "--cpus",   "--serial", "--trace",  "--disk",  "--net"};
 
 static bool is_valued(const char *name)
 {

@@ -9,6 +9,7 @@
 
 #include "mem/mem_opts.h"
 #include "vmm/disk_opts.h"
+#include "vmm/net_opts.h"
 
 #define CLI_MAX_CPUS	254
 #define CLI_DEFAULT_MEM (512ull << 20)
@@ -43,6 +44,8 @@ struct config {
 	struct rng_config rng;
 	struct disk_opts disks[DISK_MAX]; /* --disk, in order: vda, vdb, ... */
 	unsigned int ndisks;
+	struct net_opts nets[NET_MAX]; /* --net, in order: eth0, eth1, ... */
+	unsigned int nnets;
 	char **guest_argv; /* words after "--", NULL-terminated, or NULL */
 	int guest_argc;
 };

@@ -106,6 +106,23 @@ int tap_set_offload(struct tap *t, unsigned int flags)
 	return 0;
 }
 
+int tap_set_queues(struct tap *t, unsigned int n)
+{
+	if (t->nq < 2)
+		return n == 1 ? 0 : -EINVAL;
+	for (unsigned int i = 0; i < t->nq; i++) {
+		struct ifreq ifr;
+
+		memset(&ifr, 0, sizeof(ifr));
+		ifr.ifr_flags = i < n ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+		/* attaching an attached queue (or detaching a detached one)
+		 * is refused with EINVAL: not an error here */
+		if (ioctl(t->fd[i], TUNSETQUEUE, &ifr) < 0 && errno != EINVAL)
+			return -errno;
+	}
+	return 0;
+}
+
 void tap_close(struct tap *t)
 {
 	for (unsigned int i = 0; i < TAP_MAX_QUEUES; i++) {

@@ -29,6 +29,11 @@ int tap_open(struct tap *t, const char *name, unsigned int nq, char *err, size_t
 /* TUNSETOFFLOAD with flags on every queue fd.  Returns 0 or -errno. */
 int tap_set_offload(struct tap *t, unsigned int flags);
 
+/* Keep the first n queues attached and detach the others
+ * (TUNSETQUEUE), so the kernel steers frames only to queues the guest
+ * reads.  Returns 0 or -errno. */
+int tap_set_queues(struct tap *t, unsigned int n);
+
 /* Close every fd (a tap we created disappears). */
 void tap_close(struct tap *t);
 

@@ -522,6 +522,12 @@ int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err
 		if (r)
 			return r;
 	}
+	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		r = vm_net_create(&vm->nets[i], vm, &cfg->nets[i], i, err, errlen);
+		vm->nnets++;
+		if (r)
+			return r;
+	}
 	r = create_vcpus(vm, err, errlen);
 	if (r)
 		return r;
@@ -647,6 +653,8 @@ int vm_run(struct vm *vm)
 		r = iothread_start(&vm->rng.io);
 	for (unsigned int i = 0; i < vm->ndisks && !r; i++)
 		r = vm_disk_start(&vm->disks[i]);
+	for (unsigned int i = 0; i < vm->nnets && !r; i++)
+		r = vm_net_start(&vm->nets[i]);
 	pthread_mutex_lock(&vm->stop_lock);
 	for (unsigned int i = 0; i < vm->ncpus && !r; i++)
 		r = vcpu_start(&vm->vcpus[i]);
@@ -679,6 +687,8 @@ int vm_run(struct vm *vm)
 		iothread_stop(&vm->rng.io);
 	for (unsigned int i = 0; i < vm->ndisks; i++)
 		vm_disk_stop(&vm->disks[i]);
+	for (unsigned int i = 0; i < vm->nnets; i++)
+		vm_net_stop(&vm->nets[i]);
 	close(sfd);
 	if (vm->cfg->trace_boot)
 		print_boot_timeline(vm);
@@ -690,6 +700,8 @@ int vm_run(struct vm *vm)
 			print_rng_stats(vm, stderr);
 		for (unsigned int i = 0; i < vm->ndisks; i++)
 			vm_disk_print_stats(&vm->disks[i], stderr);
+		for (unsigned int i = 0; i < vm->nnets; i++)
+			vm_net_print_stats(&vm->nets[i], stderr);
 	}
 	return vm->exit_status;
 }
@@ -715,6 +727,8 @@ void vm_destroy(struct vm *vm)
 		iothread_stop(&vm->rng.io);
 	for (unsigned int i = 0; i < vm->ndisks; i++)
 		vm_disk_stop(&vm->disks[i]);
+	for (unsigned int i = 0; i < vm->nnets; i++)
+		vm_net_stop(&vm->nets[i]);
 	if (vm->pci_ready)
 		pci_bus_destroy(&vm->pci);
 	vm->pci_ready = false;
@@ -722,6 +736,9 @@ void vm_destroy(struct vm *vm)
 	for (unsigned int i = 0; i < vm->ndisks; i++)
 		vm_disk_destroy(&vm->disks[i]);
 	vm->ndisks = 0;
+	for (unsigned int i = 0; i < vm->nnets; i++)
+		vm_net_destroy(&vm->nets[i]);
+	vm->nnets = 0;
 	for (unsigned int i = 0; i < vm->ncpus; i++) {
 		kvm_vcpu_unmap(&vm->kvm, vm->vcpus[i].run);
 		close(vm->vcpus[i].fd);

@@ -27,6 +27,7 @@
 #include "vmm/vcpu.h"
 #include "vmm/virtio_host.h"
 #include "vmm/vm_disk.h"
+#include "vmm/vm_net.h"
 #include "virtio/rng.h"
 
 /* A virtio-rng device with its transport, host side and IO thread. */
@@ -61,6 +62,8 @@ struct vm {
 	struct vm_rng rng;
 	struct vm_disk disks[DISK_MAX];
 	unsigned int ndisks;
+	struct vm_net nets[NET_MAX];
+	unsigned int nnets;
 	struct vcpu *vcpus;
 	unsigned int ncpus;
 	FILE *trace; /* --trace exits destination, or NULL */

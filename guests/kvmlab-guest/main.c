@@ -12,6 +12,8 @@
  *                          order, in one process
  *   kvmlab-guest blk DEV [OPTIONS]
  *                          block-I/O load generator and verifier (blk.c)
+ *   kvmlab-guest net MODE [OPTIONS]
+ *                          TCP benchmark and transfer verifier (net.c)
  *
  * Exit status: 0 success, 1 failure (for cmd: no command given), 2 bad usage
  * (for cmd: malformed hex).  New subcommands (load generators, ...) go into
@@ -30,6 +32,7 @@
 #include <unistd.h>
 
 #include "blk.h"
+#include "net.h"
 #include "vmm/guest_cmd.h"
 
 #define PROG		"kvmlab-guest"
@@ -59,6 +62,8 @@ static int cmd_help(int argc, char **argv);
 
 /* Options of blk: at most this many words. */
 #define BLK_MAX_ARGS 64
+/* Mode and options of net: at most this many words. */
+#define NET_MAX_ARGS 64
 
 static const struct subcmd cmds[] = {
     {"mark", "N", "write N (0-255) to the boot-marker port 0x80", 1, 1, cmd_mark},
@@ -80,6 +85,11 @@ static const struct subcmd cmds[] = {
      "threads) and pattern verifier on a block device or file; one JSON line\n"
      "(" PROG " blk --help for the options)",
      0, BLK_MAX_ARGS, blk_main},
+    {"net", "MODE [OPTIONS]",
+     "TCP benchmark and transfer verifier: server, stream (parallel bulk\n"
+     "streams), rr (request/response latency), send-file/recv-file (seeded\n"
+     "pattern, every byte checked); one JSON line (" PROG " net --help)",
+     0, NET_MAX_ARGS, net_main},
     {"help", "", "this text (also --help, -h)", 0, 0, cmd_help},
 };
 

@@ -1005,6 +1005,129 @@ static void test_reset(void **state)
 	assert_int_equal(fv_used_idx(&c->fv), 1);
 }
 
+/* ---- giving chains back ---- */
+
+static void test_unpop(void **state)
+{
+	struct ctx *c = start(8, 0);
+	const struct fv_buf b0[] = {W(DATA, 10)};
+	const struct fv_buf b1[] = {W(DATA + 0x100, 20)};
+	const struct fv_buf b2[] = {W(DATA + 0x200, 30)};
+	uint16_t h0, h1, h2;
+	(void)state;
+	h0 = fv_add_chain(&c->fv, b0, 1);
+	h1 = fv_add_chain(&c->fv, b1, 1);
+	h2 = fv_add_chain(&c->fv, b2, 1);
+	assert_int_equal(c->vq.popped, 0);
+	/* nothing popped: nothing to give back */
+	assert_int_equal(vq_unpop(&c->vq, 1), -EINVAL);
+	assert_int_equal(vq_unpop(&c->vq, 0), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(vq_pop(&c->vq, &c->e), 1);
+	assert_int_equal(c->vq.popped, 3);
+	assert_int_equal(vq_avail_count(&c->vq), 0);
+	/* more than popped: refused, nothing changes */
+	assert_int_equal(vq_unpop(&c->vq, 4), -EINVAL);
+	assert_int_equal(c->vq.last_avail, 3);
+	/* the last two come back, in order, and are popped again */
+	assert_int_equal(vq_unpop(&c->vq, 2), 0);
+	assert_int_equal(c->vq.last_avail, 1);
+	assert_int_equal(c->vq.popped, 1);
+	assert_int_equal(vq_avail_count(&c->vq), 2);
+	assert_int_equal(vq_pop(&c->vq, &c->e), 1);
+	assert_int_equal(c->e.head, h1);
+	assert_int_equal(c->e.in_len, 20);
+	assert_int_equal(vq_pop(&c->vq, &c->e), 1);
+	assert_int_equal(c->e.head, h2);
+	assert_int_equal(c->e.in_len, 30);
+	assert_int_equal(vq_pop(&c->vq, &c->e), 0);
+	/* push the first, give back the other two: used ring untouched by it */
+	assert_int_equal(vq_push(&c->vq, h0, 10), 0);
+	assert_int_equal(vq_unpop(&c->vq, 2), 0);
+	vq_flush(&c->vq);
+	assert_int_equal(fv_used_idx(&c->fv), 1);
+	assert_int_equal(c->vq.popped, 0);
+	/* after a flush, what was popped before it cannot come back */
+	assert_int_equal(vq_pop(&c->vq, &c->e), 1);
+	assert_int_equal(c->e.head, h1);
+	vq_flush(&c->vq);
+	assert_int_equal(vq_unpop(&c->vq, 1), -EINVAL);
+	assert_int_equal(c->vq.last_avail, 2);
+}
+
+/* Across the 16-bit wrap of last_avail, and the count capped at size. */
+static void test_unpop_wrap_and_cap(void **state)
+{
+	struct ctx *c = start(4, 0);
+	const struct fv_buf b[] = {W(DATA, 8)};
+	uint16_t h;
+	(void)state;
+	cycle(c, 0xffff);
+	assert_int_equal(c->vq.last_avail, 0xffff);
+	h = fv_add_chain(&c->fv, b, 1);
+	fv_add_chain(&c->fv, b, 1);
+	assert_int_equal(vq_pop(&c->vq, &c->e), 1);
+	assert_int_equal(vq_pop(&c->vq, &c->e), 1);
+	assert_int_equal(c->vq.last_avail, 1);
+	assert_int_equal(vq_unpop(&c->vq, 2), 0);
+	assert_int_equal(c->vq.last_avail, 0xffff);
+	assert_int_equal(vq_pop(&c->vq, &c->e), 1);
+	assert_int_equal(c->e.head, h);
+	vq_push(&c->vq, c->e.head, 0);
+	assert_int_equal(vq_pop(&c->vq, &c->e), 1);
+	vq_push(&c->vq, c->e.head, 0);
+	vq_flush(&c->vq);
+	/* a driver re-publishing one head: more pops than entries before a
+	 * flush; only the last `size` can be given back */
+	for (int i = 0; i < 6; i++) {
+		fv_publish(&c->fv, h);
+		assert_int_equal(vq_pop(&c->vq, &c->e), 1);
+	}
+	assert_int_equal(c->vq.popped, 4);
+	assert_int_equal(vq_unpop(&c->vq, 5), -EINVAL);
+	assert_int_equal(vq_unpop(&c->vq, 4), 0);
+	assert_int_equal(vq_avail_count(&c->vq), 4);
+}
+
+static void test_enable_notify_after(void **state)
+{
+	struct ctx *c = start(16, F_EVENT);
+	const struct fv_buf b[] = {W(DATA, 8)};
+	(void)state;
+	cycle(c, 5);
+	fv_add_chain(&c->fv, b, 1);
+	fv_add_chain(&c->fv, b, 1);
+	/* two seen, not enough: kick when the third is published */
+	assert_false(vq_enable_notify_after(&c->vq, 2));
+	assert_int_equal(fv_avail_event(&c->fv), 7);
+	assert_int_equal(c->vq.last_avail, 5);
+	/* with EVENT_IDX the driver kicks iff avail_event lies in [old, new) */
+	assert_false(vring_need_event(fv_avail_event(&c->fv), 7, 6));
+	fv_add_chain(&c->fv, b, 1);
+	assert_true(vring_need_event(fv_avail_event(&c->fv), 8, 7));
+	/* more than seen already: the caller looks again */
+	assert_true(vq_enable_notify_after(&c->vq, 2));
+	assert_false(vq_enable_notify_after(&c->vq, 3));
+	assert_int_equal(fv_avail_event(&c->fv), 8);
+	/* n = 0 is vq_enable_notify */
+	assert_true(vq_enable_notify_after(&c->vq, 0));
+	assert_int_equal(fv_avail_event(&c->fv), 5);
+
+	/* flags mode: NO_NOTIFY cleared, same answer */
+	c = start(16, 0);
+	fv_add_chain(&c->fv, b, 1);
+	vq_disable_notify(&c->vq);
+	assert_int_equal(fv_used_flags(&c->fv), VRING_USED_F_NO_NOTIFY);
+	assert_false(vq_enable_notify_after(&c->vq, 1));
+	assert_int_equal(fv_used_flags(&c->fv), 0);
+	assert_true(vq_enable_notify_after(&c->vq, 0));
+	/* a broken queue never asks for more */
+	fv_publish(&c->fv, 99);
+	assert_int_equal(vq_pop(&c->vq, &c->e), 1);
+	assert_int_equal(vq_pop(&c->vq, &c->e), -EIO);
+	assert_false(vq_enable_notify_after(&c->vq, 0));
+}
+
 static void test_error_names(void **state)
 {
 	(void)state;
@@ -1065,6 +1188,9 @@ int main(void)
 	    cmocka_unit_test(test_bad_indirect_addr),
 	    cmocka_unit_test(test_first_error_kept),
 	    cmocka_unit_test(test_reset),
+	    cmocka_unit_test(test_unpop),
+	    cmocka_unit_test(test_unpop_wrap_and_cap),
+	    cmocka_unit_test(test_enable_notify_after),
 	    cmocka_unit_test(test_error_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
