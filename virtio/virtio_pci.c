@@ -224,7 +224,7 @@ static void write_status(struct virtio_pci *t, uint8_t v)
 	v &= (uint8_t)~VIRTIO_CONFIG_S_NEEDS_RESET;
 	if ((a & VS_CHECK_FEATURES) && !features_ok(t)) {
 		/* the driver reads FEATURES_OK back and gives up */
-		v &= (uint8_t)~(VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+		v &= (uint8_t) ~(VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
 		a &= ~VS_ACTIVATE;
 		atomic_fetch_add_explicit(&t->stats.refused, 1, memory_order_relaxed);
 	}
@@ -255,9 +255,11 @@ static void common_read(struct virtio_pci *t, uint32_t off, uint8_t *data, uint3
 
 	memset(b, 0, sizeof(b));
 	put32(b + CC_DFSELECT, t->dfselect);
-	put32(b + CC_DF, t->dfselect < 2 ? (uint32_t)(t->device_features >> (32 * t->dfselect)) : 0);
+	put32(b + CC_DF,
+	      t->dfselect < 2 ? (uint32_t)(t->device_features >> (32 * t->dfselect)) : 0);
 	put32(b + CC_GFSELECT, t->gfselect);
-	put32(b + CC_GF, t->gfselect < 2 ? (uint32_t)(t->driver_features >> (32 * t->gfselect)) : 0);
+	put32(b + CC_GF,
+	      t->gfselect < 2 ? (uint32_t)(t->driver_features >> (32 * t->gfselect)) : 0);
 	put16(b + CC_MSIX_CONFIG, atomic_load(&t->msix_config));
 	put16(b + CC_NUM_QUEUES, t->num_queues);
 	b[CC_STATUS] = virtio_pci_status(t);
@@ -438,7 +440,8 @@ static void cfg_written(void *opaque, uint32_t off, uint32_t len)
 	uint32_t ctl = (uint32_t)t->msix_cap + PCI_MSIX_FLAGS;
 
 	if (off < ctl + 2 && off + len > ctl)
-		msix_set_control(&t->msix, (uint16_t)(t->func.cfg[ctl] | t->func.cfg[ctl + 1] << 8));
+		msix_set_control(&t->msix,
+				 (uint16_t)(t->func.cfg[ctl] | t->func.cfg[ctl + 1] << 8));
 }
 
 static const struct pci_func_ops func_ops = {
@@ -512,13 +515,14 @@ int virtio_pci_init(struct virtio_pci *t, const struct guest_mem *gm,
 	atomic_store(&t->msix_config, VPCI_NO_VECTOR);
 
 	pci_func_init(&t->func, VPCI_VENDOR, (uint16_t)(VPCI_DEVICE_BASE + ops->device_id),
-		      ops->class_code, 1, VPCI_VENDOR, (uint16_t)(VPCI_DEVICE_BASE + ops->device_id),
-		      &func_ops, t);
+		      ops->class_code, 1, VPCI_VENDOR,
+		      (uint16_t)(VPCI_DEVICE_BASE + ops->device_id), &func_ops, t);
 	r = pci_func_add_bar(&t->func, VPCI_BAR, PCI_BAR_MEM64, true, VPCI_BAR_SIZE,
 			     &virtio_pci_bar_ops, t);
 	msix_cap_body(nvec, VPCI_BAR, VPCI_MSIX_OFF, VPCI_PBA_OFF, body, wmask);
 	if (!r)
-		r = t->msix_cap = pci_func_add_cap(&t->func, PCI_CAP_ID_MSIX, body, sizeof(body), wmask);
+		r = t->msix_cap =
+		    pci_func_add_cap(&t->func, PCI_CAP_ID_MSIX, body, sizeof(body), wmask);
 	if (r >= 0)
 		r = add_vendor_cap(t, VIRTIO_PCI_CAP_COMMON_CFG, VPCI_COMMON_OFF, VPCI_COMMON_LEN,
 				   false);

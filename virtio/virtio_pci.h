@@ -33,31 +33,31 @@
 #include "vmm/pci.h"
 
 /* BAR 0 layout (offsets inside the BAR). */
-#define VPCI_BAR	  0
-#define VPCI_BAR_SIZE	  0x10000
-#define VPCI_COMMON_OFF	  0x0000
-#define VPCI_COMMON_LEN	  0x38 /* struct virtio_pci_common_cfg */
-#define VPCI_ISR_OFF	  0x1000
-#define VPCI_ISR_LEN	  4
-#define VPCI_DEVICE_OFF	  0x2000
-#define VPCI_DEVICE_MAX	  0x1000
-#define VPCI_NOTIFY_OFF	  0x3000
-#define VPCI_NOTIFY_MULT  4 /* bytes between queue notify addresses */
-#define VPCI_MAX_QUEUES	  1024
-#define VPCI_MSIX_OFF	  0x4000
-#define VPCI_PBA_OFF	  0x8000
-#define VPCI_NO_VECTOR	  0xffff
-#define VPCI_ISR_QUEUE	  0x1 /* ISR bit 0: a queue interrupt */
-#define VPCI_VENDOR	  0x1af4
-#define VPCI_DEVICE_BASE  0x1040
+#define VPCI_BAR	 0
+#define VPCI_BAR_SIZE	 0x10000
+#define VPCI_COMMON_OFF	 0x0000
+#define VPCI_COMMON_LEN	 0x38 /* struct virtio_pci_common_cfg */
+#define VPCI_ISR_OFF	 0x1000
+#define VPCI_ISR_LEN	 4
+#define VPCI_DEVICE_OFF	 0x2000
+#define VPCI_DEVICE_MAX	 0x1000
+#define VPCI_NOTIFY_OFF	 0x3000
+#define VPCI_NOTIFY_MULT 4 /* bytes between queue notify addresses */
+#define VPCI_MAX_QUEUES	 1024
+#define VPCI_MSIX_OFF	 0x4000
+#define VPCI_PBA_OFF	 0x8000
+#define VPCI_NO_VECTOR	 0xffff
+#define VPCI_ISR_QUEUE	 0x1 /* ISR bit 0: a queue interrupt */
+#define VPCI_VENDOR	 0x1af4
+#define VPCI_DEVICE_BASE 0x1040
 
 struct virtio_pci;
 
 /* A device model.  All callbacks get the opaque device pointer given to
  * virtio_pci_init. */
 struct virtio_dev_ops {
-	const char *name;   /* "rng"; names threads and stats */
-	uint16_t device_id; /* VIRTIO_ID_* */
+	const char *name;    /* "rng"; names threads and stats */
+	uint16_t device_id;  /* VIRTIO_ID_* */
 	uint32_t class_code; /* PCI class (24-bit) */
 	/* Device configuration space of cfg_len bytes: off + len <= cfg_len is
 	 * guaranteed.  vCPU thread, t->lock held.  May be NULL if cfg_len is 0. */
@@ -105,11 +105,11 @@ struct virtio_pci_queue {
 };
 
 struct virtio_pci_stats {
-	_Atomic uint64_t mmio_kicks;	/* notify writes that exited to userspace */
-	_Atomic uint64_t intx;		/* interrupts sent as INTx */
-	_Atomic uint64_t needs_reset;	/* times the device entered NEEDS_RESET */
-	_Atomic uint64_t refused;	/* driver writes refused (bad status, late features) */
-	_Atomic uint64_t resets;	/* device resets by the driver */
+	_Atomic uint64_t mmio_kicks;  /* notify writes that exited to userspace */
+	_Atomic uint64_t intx;	      /* interrupts sent as INTx */
+	_Atomic uint64_t needs_reset; /* times the device entered NEEDS_RESET */
+	_Atomic uint64_t refused;     /* driver writes refused (bad status, late features) */
+	_Atomic uint64_t resets;      /* device resets by the driver */
 };
 
 struct virtio_pci {

@@ -8,11 +8,11 @@
 
 /* What the transport must do for a status write; flags may combine. */
 enum {
-	VS_REFUSE = 0,		  /* ignore the write (and count it) */
-	VS_ACCEPT = 1,		  /* store the new status */
-	VS_RESET = 2,		  /* the driver wrote 0: reset the device */
-	VS_CHECK_FEATURES = 4,	  /* FEATURES_OK was added: validate, keep it only if valid */
-	VS_ACTIVATE = 8,	  /* DRIVER_OK was added: start the device */
+	VS_REFUSE = 0,	       /* ignore the write (and count it) */
+	VS_ACCEPT = 1,	       /* store the new status */
+	VS_RESET = 2,	       /* the driver wrote 0: reset the device */
+	VS_CHECK_FEATURES = 4, /* FEATURES_OK was added: validate, keep it only if valid */
+	VS_ACTIVATE = 8,       /* DRIVER_OK was added: start the device */
 };
 
 /* Decide a driver write of `next` when the status is `cur`.

@@ -40,21 +40,21 @@
 /* Why a queue broke (the first reason is kept). */
 enum vq_error {
 	VQ_OK = 0,
-	VQ_ERR_AVAIL_IDX,	  /* avail->idx moved more than size past last_avail */
-	VQ_ERR_HEAD,		  /* avail ring entry >= size */
-	VQ_ERR_NEXT,		  /* desc.next >= size (or >= indirect table length) */
-	VQ_ERR_LOOP,		  /* chain longer than its table: a loop */
-	VQ_ERR_ZERO_LEN,	  /* a buffer of length 0 */
-	VQ_ERR_ORDER,		  /* device-readable after device-writable */
-	VQ_ERR_ADDR,		  /* buffer not wholly inside guest RAM (or wraps) */
-	VQ_ERR_TOO_BIG,		  /* chain total length past 2^32-1 */
-	VQ_ERR_TOO_MANY_IOV,	  /* more than VQ_MAX_IOV iovecs */
-	VQ_ERR_INDIRECT_FEATURE,  /* INDIRECT flag without VIRTIO_RING_F_INDIRECT_DESC */
-	VQ_ERR_INDIRECT_LEN,	  /* table length 0, not a multiple of 16, or > size*16 */
-	VQ_ERR_INDIRECT_NESTED,	  /* INDIRECT inside an indirect table */
-	VQ_ERR_INDIRECT_NEXT,	  /* INDIRECT descriptor that also has NEXT */
-	VQ_ERR_INDIRECT_ADDR,	  /* indirect table not wholly inside guest RAM */
-	VQ_ERR_USED_HEAD,	  /* vq_push with head >= size (a device bug) */
+	VQ_ERR_AVAIL_IDX,	 /* avail->idx moved more than size past last_avail */
+	VQ_ERR_HEAD,		 /* avail ring entry >= size */
+	VQ_ERR_NEXT,		 /* desc.next >= size (or >= indirect table length) */
+	VQ_ERR_LOOP,		 /* chain longer than its table: a loop */
+	VQ_ERR_ZERO_LEN,	 /* a buffer of length 0 */
+	VQ_ERR_ORDER,		 /* device-readable after device-writable */
+	VQ_ERR_ADDR,		 /* buffer not wholly inside guest RAM (or wraps) */
+	VQ_ERR_TOO_BIG,		 /* chain total length past 2^32-1 */
+	VQ_ERR_TOO_MANY_IOV,	 /* more than VQ_MAX_IOV iovecs */
+	VQ_ERR_INDIRECT_FEATURE, /* INDIRECT flag without VIRTIO_RING_F_INDIRECT_DESC */
+	VQ_ERR_INDIRECT_LEN,	 /* table length 0, not a multiple of 16, or > size*16 */
+	VQ_ERR_INDIRECT_NESTED,	 /* INDIRECT inside an indirect table */
+	VQ_ERR_INDIRECT_NEXT,	 /* INDIRECT descriptor that also has NEXT */
+	VQ_ERR_INDIRECT_ADDR,	 /* indirect table not wholly inside guest RAM */
+	VQ_ERR_USED_HEAD,	 /* vq_push with head >= size (a device bug) */
 	VQ_ERR_COUNT
 };
 
@@ -70,13 +70,13 @@ struct vq_elem {
 
 struct vq {
 	const struct guest_mem *gm;
-	uint16_t size; /* 0: not set up */
+	uint16_t size;	/* 0: not set up */
 	bool event_idx; /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool indirect;	/* VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	/* Host views of the rings (validated by vq_setup to lie inside RAM). */
-	void *desc;  /* struct vring_desc[size] */
-	void *avail; /* flags, idx, ring[size], used_event */
-	void *used;  /* flags, idx, ring[size] of {id, len}, avail_event */
+	void *desc;		 /* struct vring_desc[size] */
+	void *avail;		 /* flags, idx, ring[size], used_event */
+	void *used;		 /* flags, idx, ring[size] of {id, len}, avail_event */
 	uint16_t last_avail;	 /* next avail ring position to consume */
 	uint16_t used_idx;	 /* next used ring position (pushed, maybe not published) */
 	uint16_t signalled_used; /* used idx at the last interrupt we sent */

@@ -169,8 +169,8 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 	return 0;
 }
 
-static const char *const valued_opts[] = {"--kernel", "--initrd", "--cmdline", "--memory",
-					  "--cpus",   "--serial", "--trace",  "--disk",  "--net"};
+static const char *const valued_opts[] = {"--kernel", "--initrd", "--cmdline", "--memory", "--cpus",
+					  "--serial", "--trace",  "--disk",    "--net"};
 
 static bool is_valued(const char *name)
 {

@@ -38,10 +38,11 @@ static int set_key(struct disk_opts *d, const char *k, const char *v, char *err,
 				return 0;
 			}
 		}
-		return opt_fail(err, errlen,
-			    "--disk: cache='%s' (use none, writeback, writethrough, directsync or "
-			    "unsafe)",
-			    v);
+		return opt_fail(
+		    err, errlen,
+		    "--disk: cache='%s' (use none, writeback, writethrough, directsync or "
+		    "unsafe)",
+		    v);
 	}
 	if (!strcmp(k, "engine")) {
 		if (!strcmp(v, "sync"))
@@ -49,7 +50,8 @@ static int set_key(struct disk_opts *d, const char *k, const char *v, char *err,
 		else if (!strcmp(v, "io_uring"))
 			d->engine = DISK_ENGINE_IO_URING;
 		else
-			return opt_fail(err, errlen, "--disk: engine='%s' (use sync or io_uring)", v);
+			return opt_fail(err, errlen, "--disk: engine='%s' (use sync or io_uring)",
+					v);
 		return 0;
 	}
 	if (!strcmp(k, "queues"))
@@ -57,31 +59,35 @@ static int set_key(struct disk_opts *d, const char *k, const char *v, char *err,
 	if (!strcmp(k, "iothreads"))
 		return opt_uint("--disk", k, v, 1, BLK_MAX_QUEUES, &d->iothreads, err, errlen);
 	if (!strcmp(k, "queue-size")) {
-		int r = opt_uint("--disk", k, v, 2, DISK_MAX_QUEUE_SIZE, &d->queue_size, err, errlen);
+		int r =
+		    opt_uint("--disk", k, v, 2, DISK_MAX_QUEUE_SIZE, &d->queue_size, err, errlen);
 
 		if (!r && (d->queue_size & (d->queue_size - 1)))
 			return opt_fail(err, errlen, "--disk: queue-size=%u is not a power of two",
-				    d->queue_size);
+					d->queue_size);
 		return r;
 	}
 	if (!strcmp(k, "iothread-affinity")) {
 		if (cpulist_parse(v, &d->affinity) || CPU_COUNT(&d->affinity) == 0)
-			return opt_fail(err, errlen,
-				    "--disk: iothread-affinity='%s' is not a CPU list (e.g. 2-3 or "
-				    "2:5)",
-				    v);
+			return opt_fail(
+			    err, errlen,
+			    "--disk: iothread-affinity='%s' is not a CPU list (e.g. 2-3 or "
+			    "2:5)",
+			    v);
 		d->affinity_set = true;
 		return 0;
 	}
 	if (!strcmp(k, "serial")) {
 		if (strlen(v) > BLK_ID_BYTES)
-			return opt_fail(err, errlen, "--disk: serial='%s' is longer than %d characters",
-				    v, BLK_ID_BYTES);
+			return opt_fail(err, errlen,
+					"--disk: serial='%s' is longer than %d characters", v,
+					BLK_ID_BYTES);
 		for (const char *c = v; *c; c++)
 			if (*c < 0x21 || *c > 0x7e)
-				return opt_fail(err, errlen,
-					    "--disk: serial= may only hold printable ASCII without "
-					    "spaces");
+				return opt_fail(
+				    err, errlen,
+				    "--disk: serial= may only hold printable ASCII without "
+				    "spaces");
 		strcpy(d->serial, v);
 		return 0;
 	}
@@ -129,7 +135,7 @@ int disk_opts_parse(const char *s, struct disk_opts *d, char *err, size_t errlen
 	if (!d->path[0])
 		return opt_fail(err, errlen, "--disk: path=IMAGE is required");
 	if (d->queues && d->iothreads > d->queues)
-		return opt_fail(err, errlen, "--disk: iothreads=%u is more than queues=%u", d->iothreads,
-			    d->queues);
+		return opt_fail(err, errlen, "--disk: iothreads=%u is more than queues=%u",
+				d->iothreads, d->queues);
 	return 0;
 }

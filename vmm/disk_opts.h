@@ -14,9 +14,9 @@
 
 #include "virtio/blk.h"
 
-#define DISK_MAX		 8
-#define DISK_DEFAULT_QUEUE_SIZE	 256
-#define DISK_MAX_QUEUE_SIZE	 1024
+#define DISK_MAX		8
+#define DISK_DEFAULT_QUEUE_SIZE 256
+#define DISK_MAX_QUEUE_SIZE	1024
 
 enum disk_engine { DISK_ENGINE_SYNC, DISK_ENGINE_IO_URING };
 

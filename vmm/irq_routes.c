@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int irq_routes_init(struct irq_routes *r, const struct kvm_irq_routing_entry *base,
-		    unsigned int n, unsigned int max, unsigned int first_msi_gsi,
+int irq_routes_init(struct irq_routes *r, const struct kvm_irq_routing_entry *base, unsigned int n,
+		    unsigned int max, unsigned int first_msi_gsi,
 		    int (*commit)(void *opaque, const struct kvm_irq_routing_entry *e,
 				  unsigned int n),
 		    void *opaque)

@@ -26,8 +26,8 @@ struct irq_routes {
  * entries in all; MSI routes get GSIs from first_msi_gsi up.  Commits the
  * fixed table once.  Returns 0, -EINVAL (n > max), -ENOMEM, or commit's
  * error. */
-int irq_routes_init(struct irq_routes *r, const struct kvm_irq_routing_entry *base,
-		    unsigned int n, unsigned int max, unsigned int first_msi_gsi,
+int irq_routes_init(struct irq_routes *r, const struct kvm_irq_routing_entry *base, unsigned int n,
+		    unsigned int max, unsigned int first_msi_gsi,
 		    int (*commit)(void *opaque, const struct kvm_irq_routing_entry *e,
 				  unsigned int n),
 		    void *opaque);

@@ -236,8 +236,8 @@ int kvm_set_msr(int vcpu_fd, uint32_t index, uint64_t value)
 {
 	/* struct kvm_msrs ends in a flexible array: header and one entry in
 	 * one suitably aligned buffer */
-	_Alignas(struct kvm_msr_entry) uint8_t buf[sizeof(struct kvm_msrs) +
-						   sizeof(struct kvm_msr_entry)];
+	_Alignas(struct kvm_msr_entry)
+	    uint8_t buf[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
 	struct kvm_msrs *m = (struct kvm_msrs *)buf;
 	int r;
 

@@ -35,10 +35,11 @@ static int set_key(struct net_opts *n, const char *k, const char *v, char *err, 
 	}
 	if (!strcmp(k, "mac")) {
 		if (parse_mac(v, n->mac))
-			return opt_fail(err, errlen,
-					"--net: mac='%s' (use six hex bytes like 02:00:00:00:00:01, "
-					"not multicast)",
-					v);
+			return opt_fail(
+			    err, errlen,
+			    "--net: mac='%s' (use six hex bytes like 02:00:00:00:00:01, "
+			    "not multicast)",
+			    v);
 		n->mac_set = true;
 		return 0;
 	}
@@ -66,10 +67,11 @@ static int set_key(struct net_opts *n, const char *k, const char *v, char *err, 
 	}
 	if (!strcmp(k, "iothread-affinity")) {
 		if (cpulist_parse(v, &n->affinity) || CPU_COUNT(&n->affinity) == 0)
-			return opt_fail(err, errlen,
-					"--net: iothread-affinity='%s' is not a CPU list (e.g. 2-3 or "
-					"2:5)",
-					v);
+			return opt_fail(
+			    err, errlen,
+			    "--net: iothread-affinity='%s' is not a CPU list (e.g. 2-3 or "
+			    "2:5)",
+			    v);
 		n->affinity_set = true;
 		return 0;
 	}

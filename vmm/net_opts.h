@@ -12,17 +12,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NET_MAX			4
-#define NET_MAX_PAIRS		8
-#define NET_DEFAULT_QUEUE_SIZE	256
-#define NET_MAX_QUEUE_SIZE	1024
-#define NET_MIN_MTU		68
-#define NET_MAX_MTU		65535
+#define NET_MAX		       4
+#define NET_MAX_PAIRS	       8
+#define NET_DEFAULT_QUEUE_SIZE 256
+#define NET_MAX_QUEUE_SIZE     1024
+#define NET_MIN_MTU	       68
+#define NET_MAX_MTU	       65535
 
 struct net_opts {
 	char tap[IFNAMSIZ];
 	uint8_t mac[6];
-	bool mac_set; /* else 02:4b:4c:00:00:<index + 1> */
+	bool mac_set;		 /* else 02:4b:4c:00:00:<index + 1> */
 	unsigned int queues;	 /* queue pairs, default 1 */
 	unsigned int queue_size; /* power of two, 2..NET_MAX_QUEUE_SIZE */
 	bool vhost;

@@ -20,8 +20,7 @@ int opt_fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-int opt_onoff(const char *opt, const char *key, const char *v, bool *out, char *err,
-	      size_t errlen)
+int opt_onoff(const char *opt, const char *key, const char *v, bool *out, char *err, size_t errlen)
 {
 	if (!strcmp(v, "on"))
 		*out = true;

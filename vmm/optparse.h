@@ -12,8 +12,7 @@ int opt_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((form
 
 /* "on"/"off" for KEY of option OPT.  0, or -EINVAL with "OPT: KEY='V' (use
  * on or off)". */
-int opt_onoff(const char *opt, const char *key, const char *v, bool *out, char *err,
-	      size_t errlen);
+int opt_onoff(const char *opt, const char *key, const char *v, bool *out, char *err, size_t errlen);
 
 /* A decimal number in [min, max].  0, or -EINVAL naming OPT and KEY. */
 int opt_uint(const char *opt, const char *key, const char *v, unsigned int min, unsigned int max,

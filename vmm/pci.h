@@ -70,7 +70,7 @@ struct pci_func {
 	uint8_t cfg[PCI_CFG_SIZE];
 	uint8_t wmask[PCI_CFG_SIZE]; /* bits the guest may change */
 	struct pci_bar bars[PCI_BARS];
-	uint8_t cap_end; /* where the next capability goes */
+	uint8_t cap_end;  /* where the next capability goes */
 	uint8_t last_cap; /* offset of the last capability, 0 if none */
 	const struct pci_func_ops *ops;
 	void *opaque;
@@ -88,7 +88,7 @@ struct pci_bus {
 	struct bus *mmio;
 	uint64_t mmio32_next, mmio32_end; /* allocation cursors, end exclusive */
 	uint64_t mmio64_next, mmio64_end;
-	struct irq_line intx; /* set_level(opaque, PCI_INTX_GSI(slot), level); gsi unused */
+	struct irq_line intx;	    /* set_level(opaque, PCI_INTX_GSI(slot), level); gsi unused */
 	unsigned int intx_count[8]; /* functions asserting each INTx GSI */
 };
 

@@ -59,7 +59,8 @@ int tap_open(struct tap *t, const char *name, unsigned int nq, char *err, size_t
 		t->fd[i] = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 		if (t->fd[i] < 0) {
 			e = -errno;
-			snprintf(err, errlen, "--net tap=%s: /dev/net/tun: %s", name, strerror(errno));
+			snprintf(err, errlen, "--net tap=%s: /dev/net/tun: %s", name,
+				 strerror(errno));
 			goto fail;
 		}
 		t->nq = i + 1;
@@ -69,16 +70,18 @@ int tap_open(struct tap *t, const char *name, unsigned int nq, char *err, size_t
 		if (ioctl(t->fd[i], TUNSETIFF, &ifr) < 0) {
 			e = -errno;
 			if (errno == EPERM)
-				snprintf(err, errlen,
-					 "--net tap=%s: %s needs CAP_NET_ADMIN (run as root, or create "
-					 "the tap first: ip tuntap add dev %s mode tap%s vnet_hdr)",
-					 name, t->created ? "creating the tap" : "attaching to it", name,
-					 nq > 1 ? " multi_queue" : "");
+				snprintf(
+				    err, errlen,
+				    "--net tap=%s: %s needs CAP_NET_ADMIN (run as root, or create "
+				    "the tap first: ip tuntap add dev %s mode tap%s vnet_hdr)",
+				    name, t->created ? "creating the tap" : "attaching to it", name,
+				    nq > 1 ? " multi_queue" : "");
 			else if (errno == EINVAL || errno == EBUSY)
-				snprintf(err, errlen,
-					 "--net tap=%s: cannot attach %u queue(s): not a tap, or its "
-					 "multi_queue/vnet_hdr flags or queue count differ (%s)",
-					 name, nq, strerror(errno));
+				snprintf(
+				    err, errlen,
+				    "--net tap=%s: cannot attach %u queue(s): not a tap, or its "
+				    "multi_queue/vnet_hdr flags or queue count differ (%s)",
+				    name, nq, strerror(errno));
 			else
 				snprintf(err, errlen, "--net tap=%s: TUNSETIFF: %s", name,
 					 strerror(errno));

@@ -10,15 +10,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define TAP_MAX_QUEUES 16
+#define TAP_MAX_QUEUES	 16
 #define TAP_VNET_HDR_LEN 12 /* struct virtio_net_hdr_mrg_rxbuf */
 
 struct tap {
 	char name[IFNAMSIZ];
 	int fd[TAP_MAX_QUEUES];
 	unsigned int nq;
-	bool created;		 /* it did not exist before kvmlab */
-	unsigned int offloads;	 /* TUN_F_* the tap accepts (probed) */
+	bool created;	       /* it did not exist before kvmlab */
+	unsigned int offloads; /* TUN_F_* the tap accepts (probed) */
 };
 
 /* Attach to (or create) tap `name` with nq queues (1..TAP_MAX_QUEUES).

@@ -97,8 +97,8 @@ const struct msix_ops virtio_host_msix_ops = {
 };
 
 int virtio_host_init(struct virtio_host *h, struct kvm *kvm, struct irq_routes *routes,
-		     struct iothread *const *io, unsigned int nq, unsigned int nvec,
-		     bool ioeventfd, bool irqfd)
+		     struct iothread *const *io, unsigned int nq, unsigned int nvec, bool ioeventfd,
+		     bool irqfd)
 {
 	int r = 0;
 

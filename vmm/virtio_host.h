@@ -22,8 +22,8 @@ struct virtio_host_queue {
 	unsigned int q;
 	int efd; /* kick eventfd */
 	struct iothread_handler handler;
-	bool bound;	/* ioeventfd assigned ... */
-	uint64_t gpa;	/* ... at this address */
+	bool bound;		  /* ioeventfd assigned ... */
+	uint64_t gpa;		  /* ... at this address */
 	_Atomic uint64_t wakeups; /* kicks the IO thread took */
 };
 
@@ -41,9 +41,9 @@ struct virtio_host {
 	unsigned int nq, nvec;
 	struct virtio_host_queue *q;
 	struct virtio_host_vector *vec;
-	_Atomic uint64_t irqfd_sent;	/* interrupts through irqfd */
-	_Atomic uint64_t msi_sent;	/* interrupts through KVM_SIGNAL_MSI */
-	_Atomic uint64_t bind_errors;	/* ioeventfd / route failures */
+	_Atomic uint64_t irqfd_sent;  /* interrupts through irqfd */
+	_Atomic uint64_t msi_sent;    /* interrupts through KVM_SIGNAL_MSI */
+	_Atomic uint64_t bind_errors; /* ioeventfd / route failures */
 };
 
 /* Prepare nq queues and nvec vectors: eventfds, GSIs with irqfds (when
@@ -51,8 +51,8 @@ struct virtio_host {
  * t must be set (h->t) before the IO threads start.  Returns 0 or a
  * negative errno, with everything released. */
 int virtio_host_init(struct virtio_host *h, struct kvm *kvm, struct irq_routes *routes,
-		     struct iothread *const *io, unsigned int nq, unsigned int nvec,
-		     bool ioeventfd, bool irqfd);
+		     struct iothread *const *io, unsigned int nq, unsigned int nvec, bool ioeventfd,
+		     bool irqfd);
 
 /* Unbind and close everything (the IO thread must be stopped). */
 void virtio_host_destroy(struct virtio_host *h);

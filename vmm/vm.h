@@ -69,7 +69,7 @@ struct vm {
 	FILE *trace; /* --trace exits destination, or NULL */
 	char kernel_path[512];
 	char initrd_path[512];
-	char *cmdline; /* composed command line (malloc'd), or NULL */
+	char *cmdline;	     /* composed command line (malloc'd), or NULL */
 	bool escape_pending; /* interactive console: Ctrl-A seen */
 
 	/* Stop protocol: the first vm_request_stop wins. */

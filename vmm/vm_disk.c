@@ -201,8 +201,9 @@ void vm_disk_print_stats(const struct vm_disk *d, FILE *f)
 			" errors=%" PRIu64 " inflight_max=%" PRIu64 " batches=%" PRIu64
 			" interrupts=%" PRIu64 " lat_p50_us<%" PRIu64 " lat_p99_us<%" PRIu64 "\n",
 			d->name, q, atomic_load(&s->reqs[0]), atomic_load(&s->reqs[1]),
-			atomic_load(&s->reqs[2]), atomic_load(&s->reqs[3]), atomic_load(&s->reqs[4]),
-			atomic_load(&s->reqs[5]), atomic_load(&s->reqs[6]), atomic_load(&s->bytes[0]),
+			atomic_load(&s->reqs[2]), atomic_load(&s->reqs[3]),
+			atomic_load(&s->reqs[4]), atomic_load(&s->reqs[5]),
+			atomic_load(&s->reqs[6]), atomic_load(&s->bytes[0]),
 			atomic_load(&s->bytes[1]), atomic_load(&s->errors),
 			atomic_load(&s->inflight_max), atomic_load(&s->batches),
 			atomic_load(&s->interrupts), p50 * 2, p99 * 2);

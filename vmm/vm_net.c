@@ -190,8 +190,7 @@ void vm_net_print_stats(const struct vm_net *n, FILE *f)
 			"kvmlab: virtio-net %s q%u (%s): packets=%" PRIu64 " bytes=%" PRIu64
 			" drops=%" PRIu64 " backpressure=%" PRIu64 " malformed=%" PRIu64
 			" batches=%" PRIu64 " kicks=%" PRIu64 "\n",
-			n->name, q, label, s.packets,
-			s.bytes, s.drops, s.backpressure, s.malformed, s.batches,
-			atomic_load(&n->host.q[q].wakeups));
+			n->name, q, label, s.packets, s.bytes, s.drops, s.backpressure, s.malformed,
+			s.batches, atomic_load(&n->host.q[q].wakeups));
 	}
 }

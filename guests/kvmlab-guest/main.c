@@ -99,7 +99,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: " PROG " COMMAND [ARGS]\n\nCommands:\n");
 	for (size_t i = 0; i < NCMDS; i++) {
-		fprintf(f, "  %s%s%s\n      ", cmds[i].name, *cmds[i].args ? " " : "", cmds[i].args);
+		fprintf(f, "  %s%s%s\n      ", cmds[i].name, *cmds[i].args ? " " : "",
+			cmds[i].args);
 		for (const char *p = cmds[i].help; *p; p++) {
 			if (*p == '\n')
 				fputs("\n      ", f);

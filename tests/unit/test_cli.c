@@ -205,10 +205,8 @@ static void test_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sizes),
-	    cmocka_unit_test(test_run_ok),
-	    cmocka_unit_test(test_actions),
-	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_sizes),   cmocka_unit_test(test_run_ok),
+	    cmocka_unit_test(test_actions), cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_rng),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -138,7 +138,7 @@ static void test_cpulist(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),   cmocka_unit_test(test_every_key),
+	    cmocka_unit_test(test_defaults),	cmocka_unit_test(test_every_key),
 	    cmocka_unit_test(test_cache_modes), cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_cpulist),
 	};

@@ -207,14 +207,10 @@ static void test_reachable_states(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_normal_sequence),
-	    cmocka_unit_test(test_reset),
-	    cmocka_unit_test(test_clearing_refused),
-	    cmocka_unit_test(test_prerequisites),
-	    cmocka_unit_test(test_unknown_bits),
-	    cmocka_unit_test(test_failed),
-	    cmocka_unit_test(test_needs_reset_ignored),
-	    cmocka_unit_test(test_all_pairs),
+	    cmocka_unit_test(test_normal_sequence),	cmocka_unit_test(test_reset),
+	    cmocka_unit_test(test_clearing_refused),	cmocka_unit_test(test_prerequisites),
+	    cmocka_unit_test(test_unknown_bits),	cmocka_unit_test(test_failed),
+	    cmocka_unit_test(test_needs_reset_ignored), cmocka_unit_test(test_all_pairs),
 	    cmocka_unit_test(test_reachable_states),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
