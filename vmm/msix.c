@@ -14,7 +14,8 @@ int msix_init(struct msix *m, unsigned int nvec, const struct msix_ops *ops, voi
 		return -EINVAL;
 	m->table = calloc(nvec, sizeof(*m->table));
 	m->pba = calloc((nvec + 63) / 64, sizeof(*m->pba));
-	if (!m->table || !m->pba) {
+	m->routed = calloc((nvec + 63) / 64, sizeof(*m->routed));
+	if (!m->table || !m->pba || !m->routed) {
 		msix_destroy(m);
 		return -ENOMEM;
 	}
@@ -22,8 +23,10 @@ int msix_init(struct msix *m, unsigned int nvec, const struct msix_ops *ops, voi
 	if (e) {
 		free(m->table);
 		free(m->pba);
+		free(m->routed);
 		m->table = NULL;
 		m->pba = NULL;
+		m->routed = NULL;
 		return -e;
 	}
 	for (unsigned int i = 0; i < nvec; i++)
@@ -40,8 +43,10 @@ void msix_destroy(struct msix *m)
 		pthread_mutex_destroy(&m->lock);
 	free(m->table);
 	free(m->pba);
+	free(m->routed);
 	m->table = NULL;
 	m->pba = NULL;
+	m->routed = NULL;
 	m->nvec = 0;
 }
 
@@ -71,9 +76,17 @@ static bool deliverable(const struct msix *m, unsigned int v)
 	return m->enabled && !m->masked && !(m->table[v].ctrl & MSIX_VECTOR_MASKED);
 }
 
-static bool pending(const struct msix *m, unsigned int v)
+static bool bit(const uint64_t *map, unsigned int v)
 {
-	return m->pba[v / 64] >> (v % 64) & 1;
+	return map[v / 64] >> (v % 64) & 1;
+}
+
+static void set_bit(uint64_t *map, unsigned int v, bool on)
+{
+	if (on)
+		map[v / 64] |= 1ull << (v % 64);
+	else
+		map[v / 64] &= ~(1ull << (v % 64));
 }
 
 /* Vector v may have become deliverable: refresh its route and send what
@@ -84,10 +97,13 @@ static void release(struct msix *m, unsigned int v)
 
 	if (!deliverable(m, v))
 		return;
-	if (m->ops->update(m->opaque, v, entry_addr(e), e->data))
-		return; /* no route: keep it pending */
-	if (pending(m, v)) {
-		m->pba[v / 64] &= ~(1ull << (v % 64));
+	/* no route for this message: notifications stay pending until a
+	 * later table write makes one */
+	set_bit(m->routed, v, m->ops->update(m->opaque, v, entry_addr(e), e->data) == 0);
+	if (!bit(m->routed, v))
+		return;
+	if (bit(m->pba, v)) {
+		set_bit(m->pba, v, false);
 		m->ops->fire(m->opaque, v, entry_addr(e), e->data);
 		atomic_fetch_add_explicit(&m->fired, 1, memory_order_relaxed);
 	}
@@ -165,14 +181,14 @@ int msix_notify(struct msix *m, unsigned int v)
 	if (v >= m->nvec)
 		return -EINVAL;
 	pthread_mutex_lock(&m->lock);
-	if (deliverable(m, v)) {
+	if (deliverable(m, v) && bit(m->routed, v)) {
 		const struct msix_entry *e = &m->table[v];
 
 		m->ops->fire(m->opaque, v, entry_addr(e), e->data);
 		atomic_fetch_add_explicit(&m->fired, 1, memory_order_relaxed);
 		r = 1;
 	} else {
-		m->pba[v / 64] |= 1ull << (v % 64);
+		set_bit(m->pba, v, true);
 		atomic_fetch_add_explicit(&m->pending, 1, memory_order_relaxed);
 		r = 0;
 	}

@@ -38,6 +38,7 @@ struct msix {
 	unsigned int nvec;
 	struct msix_entry *table; /* nvec entries */
 	uint64_t *pba;		  /* nvec bits */
+	uint64_t *routed;	  /* nvec bits: ops->update accepted the current message */
 	bool enabled, masked;	  /* capability: MSI-X enable, function mask */
 	const struct msix_ops *ops;
 	void *opaque;
@@ -84,7 +85,8 @@ void msix_set_control(struct msix *m, uint16_t control);
 bool msix_enabled(struct msix *m);
 
 /* Raise vector v.  Returns 1 if delivered, 0 if held pending (masked,
- * function-masked or MSI-X disabled), -EINVAL for v >= nvec. */
+ * function-masked, MSI-X disabled, or its route could not be made),
+ * -EINVAL for v >= nvec. */
 int msix_notify(struct msix *m, unsigned int v);
 
 #endif

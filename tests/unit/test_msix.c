@@ -298,6 +298,33 @@ static void test_update_failure_keeps_pending(void **state)
 	assert_int_equal(pba(&c->m), 0);
 }
 
+/* A vector whose route could not be made is never fired through the old
+ * one: notifications wait in the PBA until a table write makes a route. */
+static void test_no_fire_without_route(void **state)
+{
+	struct ctx *c = *state;
+
+	msix_set_control(&c->m, MSIX_CTRL_ENABLE);
+	program(&c->m, 3, 0xfee00000, 0x50, 0);
+	assert_int_equal(msix_notify(&c->m, 3), 1);
+	assert_int_equal(c->f.nfires, 1);
+	/* the guest changes the message; the host cannot route it */
+	c->f.update_ret = -ENOSPC;
+	w32(&c->m, 3 * MSIX_ENTRY_SIZE + 8, 0x51);
+	assert_int_equal(msix_notify(&c->m, 3), 0);
+	assert_int_equal(msix_notify(&c->m, 3), 0);
+	assert_int_equal(c->f.nfires, 1);
+	assert_int_equal(pba(&c->m), 1u << 3);
+	/* routable again: one delivery with the new message, PBA clear */
+	c->f.update_ret = 0;
+	w32(&c->m, 3 * MSIX_ENTRY_SIZE + 8, 0x52);
+	assert_int_equal(c->f.nfires, 2);
+	assert_int_equal(c->f.fires[1].data, 0x52);
+	assert_int_equal(pba(&c->m), 0);
+	assert_int_equal(msix_notify(&c->m, 3), 1);
+	assert_int_equal(c->f.nfires, 3);
+}
+
 static void test_out_of_range(void **state)
 {
 	struct ctx *c = *state;
@@ -378,6 +405,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_disabled_and_function_mask, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_update_on_message_change, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_update_failure_keeps_pending, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_fire_without_route, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_out_of_range, setup, teardown),
 	    cmocka_unit_test(test_cap_body),
 	};
