@@ -2,6 +2,7 @@
  * configuration space and feature bits.  I/O goes to the queue's engine;
  * GET_ID, DISCARD and WRITE_ZEROES are served here.  See blk.h. */
 #include "virtio/blk.h"
+#include "virtio/iov.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -137,44 +138,6 @@ static void blk_cfg_write(void *dev, uint32_t off, const uint8_t *data, uint32_t
 
 /* ---- iovec helpers ----------------------------------------------------- */
 
-/* Copy len bytes of iov[0, n), starting skip bytes in, to dst.  Returns the
- * bytes copied (fewer when the iovecs end first). */
-static size_t iov_gather(const struct iovec *iov, unsigned int n, size_t skip, void *dst,
-			 size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		size_t c;
-
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		c = iov[i].iov_len - skip;
-		if (c > len - done)
-			c = len - done;
-		memcpy((uint8_t *)dst + done, (const uint8_t *)iov[i].iov_base + skip, c);
-		done += c;
-		skip = 0;
-	}
-	return done;
-}
-
-/* Copy len bytes of src into iov[0, n).  Returns the bytes copied. */
-static size_t iov_scatter(const struct iovec *iov, unsigned int n, const void *src, size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		size_t c = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
-
-		memcpy(iov[i].iov_base, (const uint8_t *)src + done, c);
-		done += c;
-	}
-	return done;
-}
-
 /* Drop the first len bytes of iov[*first, end): *first moves past whole
  * iovecs and a partly used one is shortened from the front. */
 static void iov_consume(struct iovec *iov, unsigned int *first, unsigned int end, size_t len)
@@ -283,7 +246,8 @@ void blk_req_done(struct blk_req *r, int64_t result)
 		ok = ok && (uint64_t)result == r->len; /* a short transfer is an error */
 	if (ok && r->type == VIRTIO_BLK_T_IN) {
 		if (r->iov == &r->bounce_iov)
-			iov_scatter(r->data_iov, (unsigned int)r->data_iovcnt, r->bounce, r->len);
+			iov_scatter(r->data_iov, (unsigned int)r->data_iovcnt, 0, r->bounce,
+				    r->len);
 		written = r->len;
 	}
 	complete(r, ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR, written);
@@ -519,7 +483,7 @@ static void serve_req(struct blk_queue *q, struct blk_req *r, unsigned int *subm
 		}
 		break;
 	case VIRTIO_BLK_T_GET_ID:
-		written = (uint32_t)iov_scatter(&e->iov[e->out_num], wr, blk->disk.serial,
+		written = (uint32_t)iov_scatter(&e->iov[e->out_num], wr, 0, blk->disk.serial,
 						wr_len < BLK_ID_BYTES ? wr_len : BLK_ID_BYTES);
 		complete(r, VIRTIO_BLK_S_OK, written);
 		return;

@@ -2,6 +2,7 @@
  * (readv into one or several guest chains, merged buffers), the control
  * queue, features, configuration space and tap offloads.  See net.h. */
 #include "virtio/net.h"
+#include "virtio/iov.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -46,52 +47,6 @@ static bool has(uint64_t features, unsigned int bit)
 }
 
 /* ---- iovec helpers ------------------------------------------------------ */
-
-/* Copy len bytes from iov[0, n) starting at byte skip into dst.  Returns
- * the bytes copied (less than len if the iovecs end first). */
-static size_t iov_gather(const struct iovec *iov, unsigned int n, size_t skip, void *dst,
-			 size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		size_t c;
-
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		c = iov[i].iov_len - skip;
-		if (c > len - done)
-			c = len - done;
-		memcpy((uint8_t *)dst + done, (const uint8_t *)iov[i].iov_base + skip, c);
-		done += c;
-		skip = 0;
-	}
-	return done;
-}
-
-/* Copy len bytes of src into iov[0, n) starting at byte skip. */
-static void iov_put(const struct iovec *iov, unsigned int n, size_t skip, const void *src,
-		    size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		size_t c;
-
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		c = iov[i].iov_len - skip;
-		if (c > len - done)
-			c = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + skip, (const uint8_t *)src + done, c);
-		done += c;
-		skip = 0;
-	}
-}
 
 /* ---- features, configuration, queue layout ------------------------------ */
 
@@ -398,7 +353,7 @@ static unsigned int rx_deliver(struct virtio_net_rx_window *w, struct vq *vq, si
 	 * buffers.  Every chain holds >= 12 bytes, so it lies in the first
 	 * one.  Published with the used index by vq_flush's release. */
 	num = (uint16_t)used;
-	iov_put(&w->iov[first->iov], first->niov, NUM_BUFFERS_OFF, &num, sizeof(num));
+	iov_scatter(&w->iov[first->iov], first->niov, NUM_BUFFERS_OFF, &num, sizeof(num));
 	rem = n;
 	for (unsigned int i = 0; i < used; i++) {
 		const struct virtio_net_rx_chain *c = &w->chain[w->first + i];
@@ -628,7 +583,7 @@ static void ctrl_serve(struct virtio_net *net, struct virtio_net_queue *nq, stru
 				count(&nq->stats.malformed, 1);
 			/* the ack is the first writable byte; published by
 			 * vq_flush's release */
-			iov_put(&e->iov[e->out_num], e->in_num, 0, &ack, 1);
+			iov_scatter(&e->iov[e->out_num], e->in_num, 0, &ack, 1);
 			vq_push(vq, e->head, 1);
 		}
 		publish(net, nq, vq, any);
