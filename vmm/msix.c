@@ -109,6 +109,30 @@ static void release(struct msix *m, unsigned int v)
 	}
 }
 
+bool msix_direct_locked(const struct msix *m, unsigned int v)
+{
+	return v < m->nvec && deliverable(m, v) && bit(m->routed, v);
+}
+
+void msix_lock(struct msix *m)
+{
+	pthread_mutex_lock(&m->lock);
+}
+
+void msix_unlock(struct msix *m)
+{
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Tell the host when v's direct state differs from before.  Lock held. */
+static void report_direct(struct msix *m, unsigned int v, bool before)
+{
+	bool now = msix_direct_locked(m, v);
+
+	if (now != before && m->ops->direct)
+		m->ops->direct(m->opaque, v, now);
+}
+
 static bool in_range(uint64_t off, uint32_t len, uint64_t size)
 {
 	return len >= 1 && len <= 8 && off < size && len <= size - off;
@@ -133,12 +157,18 @@ void msix_table_write(struct msix *m, uint64_t off, const uint8_t *data, uint32_
 		return;
 	first = (unsigned int)(off / MSIX_ENTRY_SIZE);
 	last = (unsigned int)((off + len - 1) / MSIX_ENTRY_SIZE);
+	bool before[2];
+
 	pthread_mutex_lock(&m->lock);
+	/* len <= 8 spans at most two entries */
+	for (unsigned int v = first; v <= last; v++)
+		before[v - first] = msix_direct_locked(m, v);
 	memcpy((uint8_t *)m->table + off, data, len);
 	for (unsigned int v = first; v <= last; v++) {
 		/* only bit 0 of vector control is defined; the rest reads 0 */
 		m->table[v].ctrl &= MSIX_VECTOR_MASKED;
 		release(m, v);
+		report_direct(m, v, before[v - first]);
 	}
 	pthread_mutex_unlock(&m->lock);
 }
@@ -156,11 +186,20 @@ void msix_pba_read(struct msix *m, uint64_t off, uint8_t *data, uint32_t len)
 
 void msix_set_control(struct msix *m, uint16_t control)
 {
+	bool was_on;
+
 	pthread_mutex_lock(&m->lock);
+	/* before the change a vector was direct iff all of this held */
+	was_on = m->enabled && !m->masked;
 	m->enabled = control & MSIX_CTRL_ENABLE;
 	m->masked = control & MSIX_CTRL_MASKALL;
-	for (unsigned int v = 0; v < m->nvec; v++)
+	for (unsigned int v = 0; v < m->nvec; v++) {
+		bool before =
+		    was_on && !(m->table[v].ctrl & MSIX_VECTOR_MASKED) && bit(m->routed, v);
+
 		release(m, v);
+		report_direct(m, v, before);
+	}
 	pthread_mutex_unlock(&m->lock);
 }
 

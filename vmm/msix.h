@@ -27,6 +27,14 @@ struct msix_ops {
 	int (*update)(void *opaque, unsigned int v, uint64_t addr, uint32_t data);
 	/* Deliver vector v's message now. */
 	void (*fire)(void *opaque, unsigned int v, uint64_t addr, uint32_t data);
+	/* Optional.  Vector v became (direct) or stopped being (!direct)
+	 * deliverable straight through its route: enabled, not function-
+	 * masked, not masked, and update accepted its message.  A host that
+	 * lets something else signal the route's irqfd (vhost) must stop
+	 * doing so when it turns false and take notifications through
+	 * msix_notify instead.  Called with the MSI-X lock held: must not
+	 * call back into this msix. */
+	void (*direct)(void *opaque, unsigned int v, bool direct);
 };
 
 struct msix_entry {
@@ -83,6 +91,15 @@ void msix_set_control(struct msix *m, uint16_t control);
 
 /* Whether MSI-X is enabled (the device then must not use INTx). */
 bool msix_enabled(struct msix *m);
+
+/* Lock / unlock the table, to read msix_direct_locked consistently with
+ * ops->direct calls (lock order: after a device's queue locks). */
+void msix_lock(struct msix *m);
+void msix_unlock(struct msix *m);
+
+/* Whether vector v is deliverable straight through its route (see
+ * ops->direct); false for v >= nvec.  Lock held. */
+bool msix_direct_locked(const struct msix *m, unsigned int v);
 
 /* Raise vector v.  Returns 1 if delivered, 0 if held pending (masked,
  * function-masked, MSI-X disabled, or its route could not be made),

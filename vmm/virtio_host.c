@@ -91,10 +91,56 @@ static void msix_fire(void *opaque, unsigned int v, uint64_t addr, uint32_t data
 	}
 }
 
+static void msix_direct(void *opaque, unsigned int v, bool direct)
+{
+	struct virtio_host *h = opaque;
+
+	if (h->irqfd && h->direct_cb)
+		h->direct_cb(h->direct_opaque, v, direct);
+}
+
 const struct msix_ops virtio_host_msix_ops = {
     .update = msix_update,
     .fire = msix_fire,
+    .direct = msix_direct,
 };
+
+int virtio_host_vector_irqfd(const struct virtio_host *h, unsigned int v)
+{
+	return h->irqfd && v < h->nvec ? h->vec[v].efd : -1;
+}
+
+int virtio_host_queue_detach(struct virtio_host *h, unsigned int q)
+{
+	struct virtio_host_queue *hq;
+	int r;
+
+	if (q >= h->nq)
+		return -EINVAL;
+	hq = &h->q[q];
+	if (hq->detached)
+		return 0;
+	r = iothread_del(h->io[q], hq->efd);
+	if (r == 0)
+		hq->detached = true;
+	return r;
+}
+
+int virtio_host_queue_attach(struct virtio_host *h, unsigned int q)
+{
+	struct virtio_host_queue *hq;
+	int r;
+
+	if (q >= h->nq)
+		return -EINVAL;
+	hq = &h->q[q];
+	if (!hq->detached)
+		return 0;
+	r = iothread_add(h->io[q], hq->efd, EPOLLIN, &hq->handler);
+	if (r == 0)
+		hq->detached = false;
+	return r;
+}
 
 int virtio_host_init(struct virtio_host *h, struct kvm *kvm, struct irq_routes *routes,
 		     struct iothread *const *io, unsigned int nq, unsigned int nvec, bool ioeventfd,
@@ -171,7 +217,8 @@ void virtio_host_destroy(struct virtio_host *h)
 		if (hq->bound)
 			kvm_ioeventfd(h->kvm, hq->gpa, 2, hq->efd, false);
 		if (hq->efd >= 0) {
-			iothread_del(h->io[i], hq->efd);
+			if (!hq->detached)
+				iothread_del(h->io[i], hq->efd);
 			close(hq->efd);
 		}
 	}

@@ -22,6 +22,7 @@ struct virtio_host_queue {
 	unsigned int q;
 	int efd; /* kick eventfd */
 	struct iothread_handler handler;
+	bool detached;		  /* not on the IO thread's epoll */
 	bool bound;		  /* ioeventfd assigned ... */
 	uint64_t gpa;		  /* ... at this address */
 	_Atomic uint64_t wakeups; /* kicks the IO thread took */
@@ -44,6 +45,11 @@ struct virtio_host {
 	_Atomic uint64_t irqfd_sent;  /* interrupts through irqfd */
 	_Atomic uint64_t msi_sent;    /* interrupts through KVM_SIGNAL_MSI */
 	_Atomic uint64_t bind_errors; /* ioeventfd / route failures */
+	/* Optional listener for msix_ops.direct (set before the guest runs;
+	 * vhost-net uses it to move a ring's call fd between the irqfd and a
+	 * relay).  Called with the MSI-X lock held. */
+	void (*direct_cb)(void *opaque, unsigned int v, bool direct);
+	void *direct_opaque;
 };
 
 /* Prepare nq queues and nvec vectors: eventfds, GSIs with irqfds (when
@@ -53,6 +59,16 @@ struct virtio_host {
 int virtio_host_init(struct virtio_host *h, struct kvm *kvm, struct irq_routes *routes,
 		     struct iothread *const *io, unsigned int nq, unsigned int nvec, bool ioeventfd,
 		     bool irqfd);
+
+/* The irqfd eventfd of vector v: signalling it delivers v's current
+ * route.  -1 without irqfd or for v out of range. */
+int virtio_host_vector_irqfd(const struct virtio_host *h, unsigned int v);
+
+/* Take queue q's kick eventfd off its IO thread (someone else, vhost,
+ * consumes the kicks now) or put it back.  Idempotent.  Returns 0 or a
+ * negative errno (epoll). */
+int virtio_host_queue_detach(struct virtio_host *h, unsigned int q);
+int virtio_host_queue_attach(struct virtio_host *h, unsigned int q);
 
 /* Unbind and close everything (the IO thread must be stopped). */
 void virtio_host_destroy(struct virtio_host *h);

@@ -42,6 +42,7 @@ int vm_net_create(struct vm_net *n, struct vm *vm, const struct net_opts *o, uns
 {
 	struct virtio_net_config_opts c;
 	struct iothread *io[2 * NET_MAX_PAIRS + 1];
+	uint64_t features;
 	unsigned int nq;
 	int r;
 
@@ -50,11 +51,6 @@ int vm_net_create(struct vm_net *n, struct vm *vm, const struct net_opts *o, uns
 	for (unsigned int i = 0; i < TAP_MAX_QUEUES; i++)
 		n->tap.fd[i] = -1;
 	snprintf(n->name, sizeof(n->name), "eth%u", idx % 10);
-	if (o->vhost) {
-		snprintf(err, errlen, "--net tap=%s: vhost=on is not supported yet (use vhost=off)",
-			 o->tap);
-		return -ENOTSUP;
-	}
 	r = tap_open(&n->tap, o->tap, o->queues, err, errlen);
 	if (r)
 		return r;
@@ -92,6 +88,18 @@ int vm_net_create(struct vm_net *n, struct vm *vm, const struct net_opts *o, uns
 	if (r)
 		goto fail;
 	n->net_ready = true;
+	features = virtio_net_features(&n->net);
+	if (o->vhost) {
+		char why[200];
+
+		r = vm_net_vhost_init(n, &vm->gm, why, sizeof(why));
+		n->vh_ready = true;
+		if (r) {
+			snprintf(err, errlen, "--net tap=%s: %s", o->tap, why);
+			return r;
+		}
+		features = vm_net_vhost_offer(n, features);
+	}
 	nq = virtio_net_num_queues(&n->net);
 	for (unsigned int q = 0; q < nq; q++) {
 		int p = virtio_net_queue_pair(&n->net, q);
@@ -103,15 +111,21 @@ int vm_net_create(struct vm_net *n, struct vm *vm, const struct net_opts *o, uns
 	if (r)
 		goto fail;
 	n->host_ready = true;
-	r = virtio_pci_init(&n->t, &vm->gm, &virtio_net_ops, &n->net, virtio_net_features(&n->net),
-			    nq, (uint16_t)o->queue_size, virtio_net_cfg_len(), &virtio_host_ops,
+	if (o->vhost) {
+		n->host.direct_cb = vm_net_vhost_direct;
+		n->host.direct_opaque = n;
+	}
+	r = virtio_pci_init(&n->t, &vm->gm, o->vhost ? &vm_net_vhost_ops : &virtio_net_ops,
+			    o->vhost ? (void *)n : (void *)&n->net, features, nq,
+			    (uint16_t)o->queue_size, virtio_net_cfg_len(), &virtio_host_ops,
 			    &virtio_host_msix_ops, &n->host);
 	if (r)
 		goto fail;
 	n->t_ready = true;
 	n->net.t = &n->t;
 	n->host.t = &n->t;
-	for (unsigned int p = 0; p < o->queues; p++) {
+	/* with vhost the kernel reads the taps */
+	for (unsigned int p = 0; p < o->queues && !o->vhost; p++) {
 		struct vm_net_pair *vp = &n->pairs[p];
 
 		vp->n = n;
@@ -151,6 +165,9 @@ void vm_net_stop(struct vm_net *n)
 void vm_net_destroy(struct vm_net *n)
 {
 	vm_net_stop(n);
+	/* rings go back from vhost while the transport and kick fds exist */
+	if (n->vh_ready)
+		vm_net_vhost_destroy(n);
 	if (n->host_ready)
 		virtio_host_destroy(&n->host);
 	if (n->t_ready)
@@ -163,7 +180,7 @@ void vm_net_destroy(struct vm_net *n)
 	n->threads = NULL;
 	n->threads_ready = 0;
 	tap_close(&n->tap);
-	n->host_ready = n->t_ready = n->net_ready = false;
+	n->host_ready = n->t_ready = n->net_ready = n->vh_ready = false;
 }
 
 void vm_net_print_stats(const struct vm_net *n, FILE *f)
@@ -172,12 +189,13 @@ void vm_net_print_stats(const struct vm_net *n, FILE *f)
 	unsigned int nq = virtio_net_num_queues(&n->net);
 
 	fprintf(f,
-		"kvmlab: virtio-net %s 00:%02x.0: tap=%s pairs=%u iothreads=%u mmio_kicks=%" PRIu64
-		" irqfd=%" PRIu64 " msi=%" PRIu64 " intx=%" PRIu64 " needs_reset=%" PRIu64 "\n",
-		n->name, t->func.slot, n->tap.name, n->o->queues, n->nthreads,
-		atomic_load(&t->stats.mmio_kicks), atomic_load(&n->host.irqfd_sent),
-		atomic_load(&n->host.msi_sent), atomic_load(&t->stats.intx),
-		atomic_load(&t->stats.needs_reset));
+		"kvmlab: virtio-net %s 00:%02x.0: tap=%s path=%s pairs=%u iothreads=%u "
+		"mmio_kicks=%" PRIu64 " irqfd=%" PRIu64 " msi=%" PRIu64 " intx=%" PRIu64
+		" needs_reset=%" PRIu64 "\n",
+		n->name, t->func.slot, n->tap.name, n->o->vhost ? "vhost" : "userspace",
+		n->o->queues, n->nthreads, atomic_load(&t->stats.mmio_kicks),
+		atomic_load(&n->host.irqfd_sent), atomic_load(&n->host.msi_sent),
+		atomic_load(&t->stats.intx), atomic_load(&t->stats.needs_reset));
 	for (unsigned int q = 0; q < nq; q++) {
 		struct virtio_net_stats s;
 		int p = virtio_net_queue_pair(&n->net, q);
@@ -193,4 +211,6 @@ void vm_net_print_stats(const struct vm_net *n, FILE *f)
 			n->name, q, label, s.packets, s.bytes, s.drops, s.backpressure, s.malformed,
 			s.batches, atomic_load(&n->host.q[q].wakeups));
 	}
+	if (n->vh_ready)
+		vm_net_vhost_print_stats(n, f);
 }

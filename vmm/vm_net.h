@@ -13,6 +13,7 @@
 #include "vmm/net_opts.h"
 #include "vmm/tap.h"
 #include "vmm/virtio_host.h"
+#include "vmm/vm_net_vhost.h"
 
 struct vm;
 struct vm_net;
@@ -33,7 +34,8 @@ struct vm_net {
 	struct iothread *threads; /* nthreads */
 	unsigned int nthreads;
 	struct vm_net_pair pairs[NET_MAX_PAIRS];
-	bool net_ready, t_ready, host_ready;
+	struct vm_net_vhost vh; /* vhost=on */
+	bool net_ready, t_ready, host_ready, vh_ready;
 	unsigned int threads_ready;
 };
 

@@ -368,6 +368,94 @@ static void test_out_of_range(void **state)
 	assert_int_equal(pba(&c->m), 1);
 }
 
+/* The direct listener: told exactly when a vector can (not) be signalled
+ * straight through its route, so vhost can move its call fd. */
+struct dir_log {
+	struct fake f;
+	int state[NVEC]; /* -1 never told, else the last value */
+	unsigned int calls;
+};
+
+static void dir_direct(void *opaque, unsigned int v, bool direct)
+{
+	struct dir_log *d = opaque;
+
+	assert_true(v < NVEC);
+	/* every call is a change */
+	assert_int_not_equal(d->state[v], (int)direct);
+	d->state[v] = direct;
+	d->calls++;
+}
+
+static int dir_update(void *opaque, unsigned int v, uint64_t addr, uint32_t data)
+{
+	return fake_update(opaque, v, addr, data);
+}
+
+static void dir_fire(void *opaque, unsigned int v, uint64_t addr, uint32_t data)
+{
+	fake_fire(opaque, v, addr, data);
+}
+
+static void test_direct_listener(void **state)
+{
+	static const struct msix_ops dops = {
+	    .update = dir_update, .fire = dir_fire, .direct = dir_direct};
+	struct dir_log d;
+	struct msix m;
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	for (unsigned int v = 0; v < NVEC; v++)
+		d.state[v] = -1;
+	assert_int_equal(msix_init(&m, NVEC, &dops, &d), 0);
+	/* programming while MSI-X is off: nothing is direct */
+	program(&m, 1, 0xfee00000, 0x41, 0);
+	program(&m, 2, 0xfee00000, 0x42, MSIX_VECTOR_MASKED);
+	assert_int_equal(d.calls, 0);
+	msix_set_control(&m, MSIX_CTRL_ENABLE);
+	assert_int_equal(d.state[1], 1);
+	assert_int_equal(d.state[2], -1);
+	msix_lock(&m);
+	assert_true(msix_direct_locked(&m, 1));
+	assert_false(msix_direct_locked(&m, 2));
+	assert_false(msix_direct_locked(&m, NVEC));
+	msix_unlock(&m);
+	/* masking vector 1 ends it, unmasking brings it back */
+	w32(&m, 1 * MSIX_ENTRY_SIZE + 12, MSIX_VECTOR_MASKED);
+	assert_int_equal(d.state[1], 0);
+	w32(&m, 1 * MSIX_ENTRY_SIZE + 12, 0);
+	assert_int_equal(d.state[1], 1);
+	/* a message change of a direct vector is no state change */
+	d.calls = 0;
+	w32(&m, 1 * MSIX_ENTRY_SIZE + 8, 0x51);
+	assert_int_equal(d.calls, 0);
+	/* function mask ends every direct vector, and back */
+	w32(&m, 2 * MSIX_ENTRY_SIZE + 12, 0);
+	assert_int_equal(d.state[2], 1);
+	msix_set_control(&m, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
+	assert_int_equal(d.state[1], 0);
+	assert_int_equal(d.state[2], 0);
+	msix_set_control(&m, MSIX_CTRL_ENABLE);
+	assert_int_equal(d.state[1], 1);
+	assert_int_equal(d.state[2], 1);
+	/* a route the host refuses is not direct */
+	d.f.update_ret = -ENOSPC;
+	w32(&m, 2 * MSIX_ENTRY_SIZE + 8, 0x99);
+	assert_int_equal(d.state[2], 0);
+	msix_lock(&m);
+	assert_false(msix_direct_locked(&m, 2));
+	msix_unlock(&m);
+	d.f.update_ret = 0;
+	w32(&m, 2 * MSIX_ENTRY_SIZE + 8, 0x98);
+	assert_int_equal(d.state[2], 1);
+	/* disabling MSI-X ends it */
+	msix_set_control(&m, 0);
+	assert_int_equal(d.state[1], 0);
+	assert_int_equal(d.state[2], 0);
+	msix_destroy(&m);
+}
+
 static void test_cap_body(void **state)
 {
 	uint8_t body[MSIX_CAP_BODY_LEN], wmask[MSIX_CAP_BODY_LEN];
@@ -408,6 +496,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_no_fire_without_route, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_out_of_range, setup, teardown),
 	    cmocka_unit_test(test_cap_body),
+	    cmocka_unit_test(test_direct_listener),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
