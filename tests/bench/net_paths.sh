@@ -14,8 +14,8 @@
 # with $STREAMS TCP streams, first sending (guest->host), then receiving,
 # against a `kvmlab-guest net server` in a network namespace on the host
 # side of the tap.  Throughput is the guest tool's figure (bytes moved /
-# wall time).  CPU is utime + stime of every kvmlab thread (from
-# /proc/PID/stat at exit, via --stats not needed) divided by the bytes moved;
+# wall time).  CPU is utime + stime of all kvmlab threads (/proc/PID/stat)
+# sampled when the guest announces each phase, divided by the bytes moved;
 # vhost's kernel threads are not kvmlab's and are not counted, which is
 # the point of vhost but worth keeping in mind.  In the emulated host every
 # figure is slowed by software emulation: compare rows, not absolutes.
@@ -23,7 +23,7 @@ set -u
 : "${KVMLAB:?}" "${GUESTS:?}"
 SECONDS_EACH=${SECONDS_EACH:-5}
 STREAMS=${STREAMS:-4}
-REPEAT=${REPEAT:-1}
+REPEAT=${REPEAT:-2}
 GB=$GUESTS/kvmlab-guest
 NS=kvmlab-bench-$$
 HOST=10.78.0.1
@@ -44,38 +44,48 @@ srv=$!
 hz=$(getconf CLK_TCK)
 if [ -e /dev/kvm ] && ! grep -qw hypervisor /proc/cpuinfo; then where=hardware; else where=virtualized; fi
 
-# run NAME QUEUES NETOPTS -> one line per direction
+# kvmlab's CPU ticks so far (all threads), or empty
+ticks() { awk '{print $14 + $15}' /proc/"$1"/stat 2>/dev/null; }
+
+# run NAME QUEUES NETOPTS -> one line per direction and repeat
 run() {
-	local name=$1 queues=$2 opts=$3 tap=kvb$$ rep
+	local name=$1 queues=$2 opts=$3 tap=kvb$$ rep dir
 	for ((rep = 1; rep <= REPEAT; rep++)); do
 		nsx ip tuntap add dev "$tap" mode tap vnet_hdr $([ "$queues" -gt 1 ] && echo multi_queue)
 		nsx ip addr add "$HOST/24" dev "$tap"
 		nsx ip link set "$tap" up
-		nsx "$KVMLAB" run --cpus 2 --memory 384M --net "tap=$tap,queues=$queues,$opts" -- sh -c "
+		: >"$TMP/out"
+		# the guest announces each phase; kvmlab's CPU is sampled there
+		ip netns exec "$NS" "$KVMLAB" run --cpus 2 --memory 384M \
+			--net "tap=$tap,queues=$queues,$opts" -- sh -c "
 ip addr add $GUESTIP/24 dev eth0 && ip link set eth0 up && ping -c 1 -W 5 $HOST >/dev/null
-kvmlab-guest net stream --to $HOST --streams $STREAMS --seconds $SECONDS_EACH --direction send
-kvmlab-guest net stream --to $HOST --streams $STREAMS --seconds $SECONDS_EACH --direction recv
-" >"$TMP/out" 2>"$TMP/err" </dev/null &
-		local pid=$! ticks=0
-		# CPU of kvmlab's threads, sampled until it exits
-		while kill -0 "$pid" 2>/dev/null; do
-			local t
-			t=$(awk '{print $14 + $15}' /proc/"$(pgrep -P "$pid" -x kvmlab || echo "$pid")"/stat 2>/dev/null)
-			[ -n "$t" ] && ticks=$t
-			sleep 0.5
+for d in send recv; do echo PHASE-\$d
+kvmlab-guest net stream --to $HOST --streams $STREAMS --seconds $SECONDS_EACH --direction \$d; done
+echo PHASE-end" >"$TMP/out" 2>"$TMP/err" </dev/null &
+		local pid=$! t_send='' t_recv='' t_end='' i
+		for ((i = 0; i < 3000 && -z $t_end; i++)); do
+			[ -z "$t_send" ] && grep -q '^PHASE-send' "$TMP/out" && t_send=$(ticks "$pid")
+			[ -z "$t_recv" ] && grep -q '^PHASE-recv' "$TMP/out" && t_recv=$(ticks "$pid")
+			[ -z "$t_end" ] && grep -q '^PHASE-end' "$TMP/out" && t_end=$(ticks "$pid")
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
 		done
 		wait "$pid"
 		nsx ip link del "$tap"
-		local bytes_total
-		bytes_total=$(grep -o '"bytes":[0-9]*' "$TMP/out" | cut -d: -f2 | paste -sd+ | bc)
 		for dir in send recv; do
-			local line mbps
+			local line mbps bytes t0 t1
 			line=$(grep "\"mode\":\"stream\",\"direction\":\"$dir\"" "$TMP/out")
 			mbps=$(echo "$line" | grep -o '"mbps":[0-9.]*' | cut -d: -f2)
-			printf "%-22s %-11s %8s Mbit/s   kvmlab CPU %6.2f s/GB (whole run)\n" \
-				"$name" "$([ $dir = send ] && echo guest-host || echo host-guest)" \
-				"${mbps:-FAIL}" \
-				"$(echo "scale=3; $ticks / $hz / (${bytes_total:-1} / 1000000000)" | bc)"
+			bytes=$(echo "$line" | grep -o '"bytes":[0-9]*' | cut -d: -f2)
+			if [ $dir = send ]; then t0=$t_send t1=$t_recv; else t0=$t_recv t1=$t_end; fi
+			if [ -z "$mbps" ] || [ -z "$t0" ] || [ -z "$t1" ] || [ "${bytes:-0}" -eq 0 ]; then
+				printf "%-20s %-11s FAILED (see below)\n" "$name" "$dir"
+				tail -5 "$TMP/err" "$TMP/out" >&2
+				continue
+			fi
+			printf "%-20s %-11s %9.1f Mbit/s   kvmlab CPU %7.2f s/GB\n" \
+				"$name" "$([ $dir = send ] && echo guest-host || echo host-guest)" "$mbps" \
+				"$(echo "scale=4; ($t1 - $t0) / $hz / ($bytes / 1000000000)" | bc)"
 		done
 	done
 }
