@@ -5,6 +5,7 @@
 #include "kvmlab_config.h"
 #include "vmm/cli.h"
 #include "vmm/clock.h"
+#include "vmm/ctl.h"
 #include "vmm/vm.h"
 
 #define EXIT_USAGE 2
@@ -17,6 +18,9 @@ int main(int argc, char **argv)
 	char err[512];
 	int r;
 
+	/* "kvmlab ctl ...": a client of a running kvmlab, not a VM */
+	if (argc > 1 && !strcmp(argv[1], "ctl"))
+		return ctl_main(argc - 1, argv + 1);
 	r = cli_parse(argc, argv, &cfg, err, sizeof(err));
 	switch (r) {
 	case CLI_HELP:
