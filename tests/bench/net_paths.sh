@@ -61,14 +61,19 @@ run() {
 ip addr add $GUESTIP/24 dev eth0 && ip link set eth0 up && ping -c 1 -W 5 $HOST >/dev/null
 for d in send recv; do echo PHASE-\$d
 kvmlab-guest net stream --to $HOST --streams $STREAMS --seconds $SECONDS_EACH --direction \$d; done
-echo PHASE-end" >"$TMP/out" 2>"$TMP/err" </dev/null &
-		local pid=$! t_send='' t_recv='' t_end='' i
-		for ((i = 0; i < 3000 && -z $t_end; i++)); do
-			[ -z "$t_send" ] && grep -q '^PHASE-send' "$TMP/out" && t_send=$(ticks "$pid")
-			[ -z "$t_recv" ] && grep -q '^PHASE-recv' "$TMP/out" && t_recv=$(ticks "$pid")
-			[ -z "$t_end" ] && grep -q '^PHASE-end' "$TMP/out" && t_end=$(ticks "$pid")
+echo PHASE-end; sleep 2" >"$TMP/out" 2>"$TMP/err" </dev/null &
+		local pid=$! t_send='' t_recv='' t_end='' i phase
+		# cheap polling (every fork costs in an emulated host): one grep
+		# per half second; the guest lingers 2 s after its last phase
+		for ((i = 0; i < 1200; i++)); do
+			phase=$(grep -o '^PHASE-[a-z]*' "$TMP/out" | tail -n 1)
+			case $phase in
+			PHASE-send) [ -z "$t_send" ] && t_send=$(ticks "$pid") ;;
+			PHASE-recv) [ -z "$t_recv" ] && t_recv=$(ticks "$pid") ;;
+			PHASE-end) t_end=$(ticks "$pid"); break ;;
+			esac
 			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
+			sleep 0.5
 		done
 		wait "$pid"
 		nsx ip link del "$tap"
@@ -80,7 +85,7 @@ echo PHASE-end" >"$TMP/out" 2>"$TMP/err" </dev/null &
 			if [ $dir = send ]; then t0=$t_send t1=$t_recv; else t0=$t_recv t1=$t_end; fi
 			if [ -z "$mbps" ] || [ -z "$t0" ] || [ -z "$t1" ] || [ "${bytes:-0}" -eq 0 ]; then
 				printf "%-20s %-11s FAILED (see below)\n" "$name" "$dir"
-				tail -5 "$TMP/err" "$TMP/out" >&2
+				tail -n 5 "$TMP/err" "$TMP/out" >&2
 				continue
 			fi
 			printf "%-20s %-11s %9.1f Mbit/s   kvmlab CPU %7.2f s/GB\n" \
