@@ -7,6 +7,7 @@
 #include "boot/acpi.h"
 
 #include "boot/aml.h"
+#include "boot/apic_ids.h"
 #include "boot/bytes.h"
 #include "boot/layout.h"
 
@@ -295,7 +296,7 @@ static void build_madt(uint8_t *m, const struct acpi_config *cfg)
 		p[0] = MADT_LAPIC;
 		p[1] = MADT_LAPIC_LEN;
 		p[2] = (uint8_t)i; /* ACPI processor UID */
-		p[3] = (uint8_t)i; /* APIC ID */
+		p[3] = apic_ids_get(cfg->apic_ids, i);
 		put32(p + 4, MADT_ENABLED);
 		p += MADT_LAPIC_LEN;
 	}
@@ -350,7 +351,7 @@ int acpi_build(uint8_t *buf, size_t len, uint64_t buf_gpa, const struct acpi_con
 	uint64_t end;
 	int rc;
 
-	if (need == 0 || cfg->ioapic_id < cfg->ncpus || cfg->ioapic_id == 0xFF ||
+	if (need == 0 || apic_ids_check(cfg->apic_ids, cfg->ncpus, cfg->ioapic_id) ||
 	    cfg->ioapic_addr > UINT32_MAX || cfg->sleep_ctl_port == 0 || cfg->sleep_sts_port == 0)
 		return -EINVAL;
 	if (cfg->pci && !pci_windows_ok(cfg))

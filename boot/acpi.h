@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* APIC IDs 0..ncpus-1 plus the I/O APIC id must stay below the xAPIC
+/* The CPUs' APIC IDs plus the I/O APIC id must stay below the xAPIC
  * broadcast id 0xFF. */
 #define ACPI_MAX_CPUS	 254
 #define ACPI_LAPIC_ADDR	 0xFEE00000U
@@ -47,9 +47,12 @@
 #define ACPI_S5_POWEROFF_VALUE ((ACPI_S5_SLP_TYP << ACPI_SLP_TYP_SHIFT) | ACPI_SLP_EN) /* 0x34 */
 
 struct acpi_config {
-	unsigned ncpus;		 /* 1..ACPI_MAX_CPUS; APIC id = index, CPU 0 boots */
+	unsigned ncpus; /* 1..ACPI_MAX_CPUS; CPU 0 boots */
+	/* APIC ID of each CPU (boot/apic_ids.h: NULL means ID = index),
+	 * distinct, none 0xFF; the ACPI processor UID is the index */
+	const uint8_t *apic_ids;
 	uint64_t ioapic_addr;	 /* below 4 GiB, normally ACPI_IOAPIC_ADDR */
-	uint8_t ioapic_id;	 /* >= ncpus and != 0xFF; normally ncpus */
+	uint8_t ioapic_id;	 /* no CPU's and != 0xFF (apic_ids_pick_ioapic) */
 	uint16_t sleep_ctl_port; /* FADT SLEEP_CONTROL_REG, nonzero */
 	uint16_t sleep_sts_port; /* FADT SLEEP_STATUS_REG, nonzero */
 	/* Describe the PCI host bridge \_SB.PCI0 in the DSDT; the windows
@@ -72,7 +75,7 @@ size_t acpi_size(unsigned ncpus);
  * first, so *rsdp_gpa = buf_gpa, then XSDT and RSDT (both listing FADT and
  * MADT), FADT (revision 6.5, HW_REDUCED_ACPI, DSDT and X_DSDT, sleep
  * control/status registers as 8-bit system I/O at cfg's ports, RESET_REG),
- * MADT (PCAT_COMPAT, one enabled local APIC per CPU, the I/O APIC with GSI
+ * MADT (PCAT_COMPAT, one enabled local APIC per CPU with its APIC ID, the I/O APIC with GSI
  * base 0, ISA IRQ 0 -> GSI 2 edge/high, local APIC NMI on LINT1 of every
  * CPU) and last the DSDT:
  *   Name (\_S5_, Package {5, 5, 0, 0})
@@ -88,13 +91,13 @@ size_t acpi_size(unsigned ncpus);
  *   } }
  * Every checksum is filled; buf[0, acpi_size(cfg->ncpus)) is zeroed first
  * and bytes past it are not touched.  Returns the bytes used (at most
- * acpi_size(cfg->ncpus)), -EINVAL for a bad cfg (ncpus, an I/O APIC id
- * that is 0xFF or a CPU's, an I/O APIC address at or above 4 GiB, a zero
- * port; with pci, an empty or wrapping window, a 32-bit window not below
- * 4 GiB, a 64-bit window below 4 GiB, a window overlapping the I/O APIC's
- * page or [ACPI_LAPIC_ADDR, +ACPI_LAPIC_SIZE)) or buf_gpa (unaligned, or
- * the block not below 4 GiB), -ENOSPC if len < acpi_size(cfg->ncpus).
- * Nothing is written on error. */
+ * acpi_size(cfg->ncpus)), -EINVAL for a bad cfg (ncpus, repeated CPU APIC
+ * IDs or one that is 0xFF, an I/O APIC id that is 0xFF or a CPU's, an I/O
+ * APIC address at or above 4 GiB, a zero port; with pci, an empty or
+ * wrapping window, a 32-bit window not below 4 GiB, a 64-bit window below
+ * 4 GiB, a window overlapping the I/O APIC's page or [ACPI_LAPIC_ADDR,
+ * +ACPI_LAPIC_SIZE)) or buf_gpa (unaligned, or the block not below 4 GiB),
+ * -ENOSPC if len < acpi_size(cfg->ncpus).  Nothing is written on error. */
 int acpi_build(uint8_t *buf, size_t len, uint64_t buf_gpa, const struct acpi_config *cfg,
 	       uint64_t *rsdp_gpa);
 

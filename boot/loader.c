@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "boot/acpi.h"
+#include "boot/apic_ids.h"
 #include "boot/bzimage.h"
 #include "boot/errmsg.h"
 #include "boot/e820.h"
@@ -173,13 +174,15 @@ static int load_linux(const char *kpath, const uint8_t *k, size_t ksize, const c
  * scanning).  For Linux
  * kernels with boot protocol proto >= 2.14 (0 for ELF) the zero page also
  * gets the RSDP address, so the kernel need not scan. */
-static int write_structures(unsigned ncpus, uint16_t proto, const struct guest_mem *gm,
-			    struct boot_entry *out, char *err, size_t errlen)
+static int write_structures(const uint8_t *apic_ids, unsigned ncpus, uint8_t ioapic_id,
+			    uint16_t proto, const struct guest_mem *gm, struct boot_entry *out,
+			    char *err, size_t errlen)
 {
 	const struct acpi_config acpi = {
 	    .ncpus = ncpus,
+	    .apic_ids = apic_ids,
 	    .ioapic_addr = ACPI_IOAPIC_ADDR,
-	    .ioapic_id = (uint8_t)ncpus, /* as in the MP table */
+	    .ioapic_id = ioapic_id, /* as in the MP table */
 	    .sleep_ctl_port = ACPI_SLEEP_CTL_PORT,
 	    .sleep_sts_port = ACPI_SLEEP_STS_PORT,
 	    /* the PCI host bridge and its BAR windows (boot/layout.h) */
@@ -215,7 +218,7 @@ static int write_structures(unsigned ncpus, uint16_t proto, const struct guest_m
 	if (rc >= 0)
 		rc = gm_write(gm, BOOT_PT_GPA, buf, (uint64_t)rc);
 	if (rc >= 0)
-		rc = mptable_build(buf, mplen, BOOT_MPTABLE_GPA, ncpus);
+		rc = mptable_build(buf, mplen, BOOT_MPTABLE_GPA, apic_ids, ncpus, ioapic_id);
 	if (rc >= 0)
 		rc = gm_write(gm, BOOT_MPTABLE_GPA, buf, (uint64_t)rc);
 	if (rc >= 0)
@@ -261,9 +264,10 @@ static int write_elf_cmdline(const char *cmdline, const struct guest_mem *gm, ch
 }
 
 int boot_load_kernel(const char *kernel_path, const char *initrd_path, const char *cmdline,
-		     unsigned ncpus, const struct guest_mem *gm, struct boot_entry *out, char *err,
-		     size_t errlen)
+		     unsigned ncpus, const uint8_t *apic_ids, const struct guest_mem *gm,
+		     struct boot_entry *out, char *err, size_t errlen)
 {
+	int ioapic_id;
 	struct iovec iov[GM_MAX_REGIONS];
 	uint8_t *k = NULL;
 	size_t ksize = 0;
@@ -274,6 +278,10 @@ int boot_load_kernel(const char *kernel_path, const char *initrd_path, const cha
 	memset(out, 0, sizeof(*out));
 	if (ncpus < 1 || ncpus > MAX_CPUS)
 		return boot_err(-EINVAL, err, errlen, "--cpus %u: must be 1..%d", ncpus, MAX_CPUS);
+	ioapic_id = apic_ids_pick_ioapic(apic_ids, ncpus);
+	if (ioapic_id < 0)
+		return boot_err(-EINVAL, err, errlen,
+				"--cpus: the APIC IDs repeat, or leave none for the I/O APIC");
 	if (gm_iov(gm, 0, BOOT_HIGH_START, iov, GM_MAX_REGIONS) < 0)
 		return boot_err(-EINVAL, err, errlen,
 				"--memory too small: guest RAM must cover the first 1 MiB");
@@ -303,5 +311,5 @@ int boot_load_kernel(const char *kernel_path, const char *initrd_path, const cha
 	free(k);
 	if (rc < 0)
 		return rc;
-	return write_structures(ncpus, proto, gm, out, err, errlen);
+	return write_structures(apic_ids, ncpus, (uint8_t)ioapic_id, proto, gm, out, err, errlen);
 }

@@ -30,8 +30,10 @@ struct boot_entry {
  * initrd + cmdline (NULL = empty) + zero page with an e820 map derived from
  * gm's RAM below and above 4 GiB.  Then write the GDT (BOOT_GDT_GPA),
  * identity page tables for max(4 GiB, gm_end(gm)) (capped at
- * BOOT_PT_MAX_MAP) at BOOT_PT_GPA, the MP table for ncpus CPUs (1..254) at
- * BOOT_MPTABLE_GPA and the ACPI tables (boot/acpi.h) at ACPI_TABLES_GPA,
+ * BOOT_PT_MAX_MAP) at BOOT_PT_GPA, the MP table for ncpus CPUs (1..254) with APIC IDs
+ * apic_ids[0..ncpus) (NULL: 0..ncpus-1; boot/apic_ids.h, which also picks
+ * the I/O APIC's ID) at BOOT_MPTABLE_GPA and the ACPI tables (boot/acpi.h,
+ * same IDs) at ACPI_TABLES_GPA,
  * whose RSDP address also goes into a Linux zero page (boot protocol
  * >= 2.14), a stub at the reset vector BOOT_RESET_VECTOR_GPA that resets
  * through the i8042, and fill *out (rsp = BOOT_STACK_TOP).  ELF kernels take
@@ -42,7 +44,7 @@ struct boot_entry {
  * for neither ELF64 nor bzImage, -EINVAL for any other problem, -ENOMEM if
  * a buffer cannot be allocated. */
 int boot_load_kernel(const char *kernel_path, const char *initrd_path, const char *cmdline,
-		     unsigned ncpus, const struct guest_mem *gm, struct boot_entry *out, char *err,
-		     size_t errlen);
+		     unsigned ncpus, const uint8_t *apic_ids, const struct guest_mem *gm,
+		     struct boot_entry *out, char *err, size_t errlen);
 
 #endif

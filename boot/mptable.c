@@ -1,6 +1,7 @@
 /* MP spec 1.4 floating pointer + configuration table. */
 #include "boot/mptable.h"
 
+#include "boot/apic_ids.h"
 #include "boot/bytes.h"
 
 #include <errno.h>
@@ -43,16 +44,16 @@ static uint8_t *put_irq(uint8_t *p, uint8_t kind, uint8_t irqtype, uint8_t srcir
 	return p + MPTABLE_ENTRY_LEN;
 }
 
-int mptable_build(uint8_t *buf, size_t len, uint64_t buf_gpa, unsigned ncpus)
+int mptable_build(uint8_t *buf, size_t len, uint64_t buf_gpa, const uint8_t *apic_ids,
+		  unsigned ncpus, uint8_t ioapic_id)
 {
 	size_t need = mptable_size(ncpus);
 	uint8_t *cfg = buf + MPTABLE_FLOAT_LEN, *p;
-	uint8_t ioapic_id = (uint8_t)ncpus;
 	uint16_t nentries = 0;
 	uint64_t end;
 
 	if (need == 0 || (buf_gpa & 0xf) != 0 || __builtin_add_overflow(buf_gpa, need, &end) ||
-	    end > 0x100000000ULL)
+	    end > 0x100000000ULL || apic_ids_check(apic_ids, ncpus, ioapic_id))
 		return -EINVAL;
 	if (len < need)
 		return -ENOSPC;
@@ -69,7 +70,7 @@ int mptable_build(uint8_t *buf, size_t len, uint64_t buf_gpa, unsigned ncpus)
 	p = cfg + MPTABLE_HDR_LEN;
 	for (unsigned i = 0; i < ncpus; i++, nentries++) {
 		p[0] = MP_PROCESSOR;
-		p[1] = (uint8_t)i;
+		p[1] = apic_ids_get(apic_ids, i);
 		p[2] = MPTABLE_LAPIC_VER;
 		p[3] = CPU_EN | (i == 0 ? CPU_BP : 0);
 		put32(p + 4, CPU_SIGNATURE);

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MPTABLE_MAX_CPUS    255
+#define MPTABLE_MAX_CPUS    254 /* CPUs and the I/O APIC share IDs 0..0xFE */
 #define MPTABLE_IOAPIC_ADDR 0xFEC00000U
 #define MPTABLE_LAPIC_ADDR  0xFEE00000U
 #define MPTABLE_IOAPIC_VER  0x11
@@ -24,13 +24,15 @@ size_t mptable_size(unsigned ncpus);
 
 /* Build the MP floating pointer at buf (guest address buf_gpa, 16-byte
  * aligned, below 4 GiB) followed by the configuration table: one processor
- * entry per CPU (APIC id = index, CPU 0 is the BSP, all enabled), bus 0
- * "ISA", one I/O APIC with id ncpus at MPTABLE_IOAPIC_ADDR, I/O interrupt
- * entries for ISA IRQs 0-15 (IRQ 0 to pin 2 like PC firmware with the timer
- * override, IRQ 2 omitted, the rest identity), and local interrupt entries
- * ExtINT -> BSP LINT0, NMI -> all LINT1.  Both checksums are filled.
- * Returns the bytes written, -EINVAL for a bad ncpus or buf_gpa, -ENOSPC if
- * len < mptable_size(ncpus). */
-int mptable_build(uint8_t *buf, size_t len, uint64_t buf_gpa, unsigned ncpus);
+ * entry per CPU i with APIC id apic_ids[i] (boot/apic_ids.h: NULL means
+ * i; CPU 0 is the BSP, all enabled), bus 0 "ISA", one I/O APIC with id
+ * ioapic_id at MPTABLE_IOAPIC_ADDR, I/O interrupt entries for ISA IRQs 0-15
+ * (IRQ 0 to pin 2 like PC firmware with the timer override, IRQ 2 omitted,
+ * the rest identity), and local interrupt entries ExtINT -> BSP LINT0, NMI
+ * -> all LINT1.  Both checksums are filled.  Returns the bytes written,
+ * -EINVAL for a bad ncpus, buf_gpa or set of IDs (apic_ids_check),
+ * -ENOSPC if len < mptable_size(ncpus). */
+int mptable_build(uint8_t *buf, size_t len, uint64_t buf_gpa, const uint8_t *apic_ids,
+		  unsigned ncpus, uint8_t ioapic_id);
 
 #endif

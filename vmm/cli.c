@@ -2,6 +2,7 @@
 #include "vmm/cli.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,7 +26,9 @@ const char cli_run_usage[] =
     "  --memory size=SIZE[,backend=anon|memfd|hugetlbfs][,hugepage-size=2M|1G]\n"
     "           [,path=DIR][,shared=on|off][,prealloc=on|off][,thp=on|off]\n"
     "           [,merge=on|off][,host-nodes=LIST,policy=bind|preferred|interleave]\n"
-    "  --cpus N           number of vCPUs (default 1)\n"
+    "  --cpus N           number of vCPUs (default 1), or\n"
+    "  --cpus boot=N[,affinity=VCPU@CPULIST[:VCPU@CPULIST...]]\n"
+    "           [,topology=SOCKETS:CORES:THREADS][,halt-poll-ns=N]\n"
     "  --serial MODE      stdio (default), file=PATH or off\n"
     "  --disk path=IMG[,readonly=on][,cache=none|writeback|writethrough|directsync|unsafe]\n"
     "           [,engine=sync|io_uring][,queues=N][,queue-size=N][,iothreads=N]\n"
@@ -127,7 +130,6 @@ static int parse_rng(struct config *c, const char *v, char *err, size_t errlen)
 /* One "--name value" or "--name=value" option; *i is advanced past it. */
 static int parse_valued(struct config *c, const char *name, const char *v, char *err, size_t errlen)
 {
-	uint64_t n;
 	int r;
 
 	if (!strcmp(name, "--kernel")) {
@@ -139,10 +141,9 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 	} else if (!strcmp(name, "--memory")) {
 		return mem_opts_parse(v, &c->mem, err, errlen);
 	} else if (!strcmp(name, "--cpus")) {
-		r = parse_uint(v, 1, CLI_MAX_CPUS, &n);
-		if (r)
-			return fail(err, errlen, "--cpus: '%s' is not a number from 1 to 254", v);
-		c->cpus = (unsigned int)n;
+		r = cpu_opts_parse(v, &c->cpu, err, errlen);
+		c->cpus = c->cpu.boot;
+		return r;
 	} else if (!strcmp(name, "--serial")) {
 		return parse_serial(c, v, err, errlen);
 	} else if (!strcmp(name, "--trace")) {
@@ -234,6 +235,15 @@ static int parse_run(int argc, char **argv, struct config *c, char *err, size_t 
 	}
 	if (c->initrd && !*c->initrd)
 		return fail(err, errlen, "--initrd: empty value");
+	if (c->cpu.naffinity) {
+		cpu_set_t allowed;
+		int r;
+
+		/* if even this fails, starting the vCPU thread will say why */
+		if (!sched_getaffinity(0, sizeof(allowed), &allowed) &&
+		    (r = cpu_opts_check_affinity(&c->cpu, &allowed, err, errlen)))
+			return r;
+	}
 	return CLI_RUN;
 }
 
@@ -241,7 +251,8 @@ int cli_parse(int argc, char **argv, struct config *c, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof(*c));
 	mem_opts_init(&c->mem, CLI_DEFAULT_MEM);
-	c->cpus = 1;
+	cpu_opts_init(&c->cpu);
+	c->cpus = c->cpu.boot;
 	c->serial = SERIAL_STDIO;
 	c->rng.knobs = (struct virtio_knobs){.ioeventfd = true, .irqfd = true};
 	if (err && errlen)

@@ -1,5 +1,7 @@
 /* Command-line parsing for `kvmlab`.  Pure: no file is opened and nothing
- * is started, so every refusal can be unit-tested. */
+ * is started, so every refusal can be unit-tested (the one look at the host
+ * is the process's CPU affinity, against which --cpus affinity= is
+ * checked). */
 #ifndef KVMLAB_VMM_CLI_H
 #define KVMLAB_VMM_CLI_H
 
@@ -8,10 +10,11 @@
 #include <stdint.h>
 
 #include "mem/mem_opts.h"
+#include "vmm/cpu_opts.h"
 #include "vmm/disk_opts.h"
 #include "vmm/net_opts.h"
 
-#define CLI_MAX_CPUS	254
+#define CLI_MAX_CPUS	CPU_OPTS_MAX_VCPUS
 #define CLI_DEFAULT_MEM (512ull << 20)
 #define CLI_MIN_MEM	MEM_OPTS_MIN_SIZE
 
@@ -35,7 +38,8 @@ struct config {
 	const char *initrd;
 	const char *cmdline;
 	struct mem_opts mem; /* --memory; mem.size is the RAM size */
-	unsigned int cpus;
+	unsigned int cpus;   /* vCPU count: cpu.boot */
+	struct cpu_opts cpu; /* --cpus: count, topology, affinity, halt polling */
 	enum serial_mode serial;
 	const char *serial_path; /* for SERIAL_FILE */
 	bool stats;

@@ -23,12 +23,13 @@ struct plan {
 	uint32_t max_basic; /* leaf 0 EAX */
 	uint32_t hv_max;    /* highest 0x4000_00xx leaf in the output */
 	uint32_t apic_id;
-	uint32_t core_id;
-	unsigned int ncpus;
+	unsigned int socket;	/* this vCPU's socket */
+	unsigned int core;	/* its core within the socket */
 	unsigned int tpc;	/* threads per core */
-	unsigned int cores;	/* cores per socket */
+	unsigned int per_pkg;	/* logical CPUs per socket */
 	unsigned int smt_shift; /* APIC ID bits of the thread within a core */
 	unsigned int pkg_shift; /* APIC ID bits of the logical CPU within the package */
+	bool topoext;		/* AMD: make leaf 0x8000001E visible (TOPOEXT) */
 };
 
 /* Output cursor: counts every entry, stores those that fit. */
@@ -63,7 +64,54 @@ static unsigned int min_u(unsigned int a, unsigned int b)
 struct cpuid_topology cpuid_topology_flat(unsigned int ncpus)
 {
 	return (struct cpuid_topology){
-	    .ncpus = ncpus, .threads_per_core = 1, .cores_per_socket = ncpus};
+	    .sockets = 1, .cores_per_socket = ncpus, .threads_per_core = 1};
+}
+
+unsigned int cpuid_topology_ncpus(const struct cpuid_topology *t)
+{
+	unsigned int n;
+
+	if (!t || __builtin_mul_overflow(t->sockets, t->cores_per_socket, &n) ||
+	    __builtin_mul_overflow(n, t->threads_per_core, &n))
+		return 0;
+	return n;
+}
+
+/* Valid for counts up to CPUID_MAX_APIC_ID + 1 (order() of more is not). */
+static uint32_t apic_id_of(const struct cpuid_topology *t, unsigned int socket, unsigned int core,
+			   unsigned int thread)
+{
+	unsigned int tb = order(t->threads_per_core), cb = order(t->cores_per_socket);
+
+	return (uint32_t)socket << (cb + tb) | (uint32_t)core << tb | thread;
+}
+
+int cpuid_topology_check(const struct cpuid_topology *t)
+{
+	const unsigned int lim = CPUID_MAX_APIC_ID + 1;
+
+	if (!t || !t->sockets || !t->cores_per_socket || !t->threads_per_core)
+		return -EINVAL;
+	if (t->sockets > lim || t->cores_per_socket > lim || t->threads_per_core > lim)
+		return -ERANGE;
+	if (apic_id_of(t, t->sockets - 1, t->cores_per_socket - 1, t->threads_per_core - 1) >
+	    CPUID_MAX_APIC_ID)
+		return -ERANGE;
+	return 0;
+}
+
+uint32_t cpuid_apic_id(const struct cpuid_topology *t, unsigned int index)
+{
+	unsigned int thread = index % t->threads_per_core;
+	unsigned int core = index / t->threads_per_core % t->cores_per_socket;
+	unsigned int socket = index / t->threads_per_core / t->cores_per_socket;
+
+	return apic_id_of(t, socket, core, thread);
+}
+
+uint32_t cpuid_max_apic_id(const struct cpuid_topology *t)
+{
+	return apic_id_of(t, t->sockets - 1, t->cores_per_socket - 1, t->threads_per_core - 1);
 }
 
 const struct kvm_cpuid_entry2 *cpuid_lookup(const struct kvm_cpuid_entry2 *e, int n,
@@ -112,10 +160,10 @@ static bool amd_like(const struct plan *p)
 
 static void fix_leaf1(struct kvm_cpuid_entry2 *e, const struct plan *p)
 {
-	uint32_t logical = min_u(1u << order(p->ncpus), 255);
+	uint32_t logical = min_u(1u << p->pkg_shift, 255);
 
 	e->ebx = (e->ebx & 0x0000ffffu) | (p->apic_id & 0xff) << 24 | logical << 16;
-	if (p->ncpus > 1)
+	if (p->per_pkg > 1)
 		e->edx |= CPUID_1_EDX_HTT;
 	else
 		e->edx &= ~CPUID_1_EDX_HTT;
@@ -126,13 +174,13 @@ static void fix_leaf1(struct kvm_cpuid_entry2 *e, const struct plan *p)
 static void fix_cache(struct kvm_cpuid_entry2 *e, const struct plan *p, bool intel_leaf4)
 {
 	uint32_t type = e->eax & 0x1f, level = (e->eax >> 5) & 7;
-	uint32_t sharing = level >= 3 ? p->ncpus - 1 : p->tpc - 1;
+	uint32_t sharing = (1u << (level >= 3 ? p->pkg_shift : p->smt_shift)) - 1;
 
 	if (type == 0) /* null descriptor: no more caches */
 		return;
 	e->eax = (e->eax & ~(0xfffu << 14)) | sharing << 14;
 	if (intel_leaf4) {
-		uint32_t cores = min_u((1u << order(p->cores)) - 1, 63);
+		uint32_t cores = min_u((1u << (p->pkg_shift - p->smt_shift)) - 1, 63);
 
 		e->eax = (e->eax & 0x03ffffffu) | cores << 26;
 	}
@@ -145,7 +193,7 @@ static void emit_topology(struct sink *s, uint32_t function, const struct plan *
 		uint32_t eax, ebx, ecx;
 	} sub[3] = {
 	    {p->smt_shift, p->tpc, CPUID_TOPO_LEVEL_SMT << 8 | 0},
-	    {p->pkg_shift, p->ncpus, CPUID_TOPO_LEVEL_CORE << 8 | 1},
+	    {p->pkg_shift, p->per_pkg, CPUID_TOPO_LEVEL_CORE << 8 | 1},
 	    {0, 0, CPUID_TOPO_LEVEL_INVALID << 8 | 2},
 	};
 
@@ -166,19 +214,27 @@ static void emit_topology(struct sink *s, uint32_t function, const struct plan *
 static void fix_amd(struct kvm_cpuid_entry2 *e, const struct plan *p)
 {
 	switch (e->function) {
+	case CPUID_LEAF_EXT_MAX:
+		if (p->topoext && e->eax < CPUID_LEAF_AMD_TOPO)
+			e->eax = CPUID_LEAF_AMD_TOPO;
+		break;
 	case CPUID_LEAF_EXT_FEAT:
-		if (p->ncpus > 1)
+		if (p->per_pkg > 1)
 			e->ecx |= CPUID_80000001_ECX_CMP_LEGACY;
 		else
 			e->ecx &= ~CPUID_80000001_ECX_CMP_LEGACY;
+		if (p->topoext)
+			e->ecx |= CPUID_80000001_ECX_TOPOEXT;
 		break;
 	case CPUID_LEAF_EXT_SIZES:
-		e->ecx = (e->ecx & ~0xf0ffu) | (p->ncpus - 1) | p->pkg_shift << 12;
+		e->ecx = (e->ecx & ~0xf0ffu) | (p->per_pkg - 1) | p->pkg_shift << 12;
 		break;
 	case CPUID_LEAF_AMD_TOPO:
 		e->eax = p->apic_id;
-		e->ebx = (e->ebx & 0xffff0000u) | (p->tpc - 1) << 8 | (p->core_id & 0xff);
-		e->ecx &= ~0x7ffu; /* node 0, one node per processor */
+		e->ebx = (e->ebx & 0xffff0000u) | (p->tpc - 1) << 8 | (p->core & 0xff);
+		/* one node per socket, numbered like the sockets */
+		e->ecx = (e->ecx & ~0x7ffu) | (p->socket & 0xff);
+		e->edx = 0;
 		break;
 	default:
 		break;
@@ -193,24 +249,12 @@ static void fix_hv_base(struct kvm_cpuid_entry2 *e, const struct plan *p)
 	memcpy(&e->edx, kvm_signature + 8, 4);
 }
 
-static int check_topology(unsigned int cpu_index, const struct cpuid_topology *t)
-{
-	unsigned int tpc = t->threads_per_core;
-
-	if (t->ncpus == 0 || t->ncpus > CPUID_MAX_VCPUS || cpu_index >= t->ncpus)
-		return -EINVAL;
-	if (tpc == 0 || (tpc & (tpc - 1)) || tpc > t->ncpus)
-		return -EINVAL;
-	if (t->cores_per_socket == 0 || t->cores_per_socket > t->ncpus ||
-	    tpc * t->cores_per_socket != t->ncpus)
-		return -EINVAL;
-	return 0;
-}
-
 static void make_plan(struct plan *p, const struct kvm_cpuid_entry2 *host, int nhost,
 		      unsigned int cpu_index, const struct cpuid_topology *t)
 {
 	const struct kvm_cpuid_entry2 *l0 = cpuid_lookup(host, nhost, CPUID_LEAF_VENDOR, 0);
+	const struct kvm_cpuid_entry2 *ext = cpuid_lookup(host, nhost, CPUID_LEAF_EXT_FEAT, 0);
+	unsigned int per_socket = t->cores_per_socket * t->threads_per_core;
 
 	p->vendor = cpuid_vendor_of(host, nhost);
 	p->max_basic = l0 ? l0->eax : 0;
@@ -218,13 +262,15 @@ static void make_plan(struct plan *p, const struct kvm_cpuid_entry2 *host, int n
 	for (int i = 0; i < nhost; i++)
 		if (host[i].function > p->hv_max && host[i].function <= CPUID_LEAF_HV_LAST)
 			p->hv_max = host[i].function;
-	p->apic_id = cpu_index;
-	p->ncpus = t->ncpus;
+	p->apic_id = cpuid_apic_id(t, cpu_index);
 	p->tpc = t->threads_per_core;
-	p->cores = t->cores_per_socket;
-	p->core_id = cpu_index / p->tpc;
-	p->smt_shift = order(p->tpc);
-	p->pkg_shift = order(p->ncpus);
+	p->per_pkg = per_socket;
+	p->socket = cpu_index / per_socket;
+	p->core = cpu_index % per_socket / t->threads_per_core;
+	p->smt_shift = order(t->threads_per_core);
+	p->pkg_shift = p->smt_shift + order(t->cores_per_socket);
+	p->topoext = amd_like(p) && ext && has_function(host, nhost, CPUID_LEAF_EXT_MAX) &&
+		     ((ext->ecx & CPUID_80000001_ECX_TOPOEXT) || t->threads_per_core > 1);
 }
 
 int cpuid_for_vcpu(const struct kvm_cpuid_entry2 *host, int nhost, unsigned int cpu_index,
@@ -234,14 +280,12 @@ int cpuid_for_vcpu(const struct kvm_cpuid_entry2 *host, int nhost, unsigned int 
 	struct sink s = {.out = out, .max = max_out, .n = 0};
 	bool topo_done = false, topo2_done = false;
 	struct plan p;
-	int err;
 
 	if (!topo || !nout || nhost < 0 || max_out < 0 || (!host && nhost > 0) ||
 	    (!out && max_out > 0) || nhost > INT_MAX - 16)
 		return -EINVAL;
-	err = check_topology(cpu_index, topo);
-	if (err)
-		return err;
+	if (cpuid_topology_check(topo) || cpu_index >= cpuid_topology_ncpus(topo))
+		return -EINVAL;
 	make_plan(&p, host, nhost, cpu_index, topo);
 
 	for (int i = 0; i < nhost; i++) {
@@ -283,6 +327,12 @@ int cpuid_for_vcpu(const struct kvm_cpuid_entry2 *host, int nhost, unsigned int 
 			emit_topology(&s, CPUID_LEAF_TOPO, &p);
 		if (!topo2_done && p.max_basic >= CPUID_LEAF_TOPO_V2)
 			emit_topology(&s, CPUID_LEAF_TOPO_V2, &p);
+	}
+	if (p.topoext && !has_function(host, nhost, CPUID_LEAF_AMD_TOPO)) {
+		struct kvm_cpuid_entry2 e = {.function = CPUID_LEAF_AMD_TOPO};
+
+		fix_amd(&e, &p);
+		emit(&s, &e);
 	}
 	if (!has_function(host, nhost, CPUID_LEAF_HV_BASE)) {
 		struct kvm_cpuid_entry2 e = {.function = CPUID_LEAF_HV_BASE};

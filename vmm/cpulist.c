@@ -2,6 +2,7 @@
 #include "vmm/cpulist.h"
 
 #include <errno.h>
+#include <stdio.h>
 
 static int parse_cpu(const char **sp, unsigned int *out)
 {
@@ -54,4 +55,29 @@ int cpulist_parse(const char *s, cpu_set_t *set)
 	}
 	*set = m;
 	return 0;
+}
+
+int cpulist_format(const cpu_set_t *set, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		char *at = n < len ? buf + n : NULL;
+		size_t room = n < len ? len - n : 0;
+		int hi = c, w;
+
+		if (!CPU_ISSET(c, set))
+			continue;
+		while (hi + 1 < CPU_SETSIZE && CPU_ISSET(hi + 1, set))
+			hi++;
+		if (hi == c)
+			w = snprintf(at, room, "%s%d", n ? "," : "", c);
+		else
+			w = snprintf(at, room, "%s%d-%d", n ? "," : "", c, hi);
+		n += (size_t)w;
+		c = hi;
+	}
+	return (int)n;
 }

@@ -300,3 +300,13 @@ int kvm_signal_msi(struct kvm *k, uint64_t addr, uint32_t data)
 	/* > 0: delivered, 0: blocked by the guest (e.g. a masked LAPIC) */
 	return r < 0 ? r : 0;
 }
+
+int kvm_set_halt_poll(struct kvm *k, uint32_t ns)
+{
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_HALT_POLL, .args = {ns}};
+
+	/* the capability is per VM: ask the VM fd */
+	if (ioctl(k->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_HALT_POLL) <= 0)
+		return -EOPNOTSUPP;
+	return xioctl(k->vm_fd, KVM_ENABLE_CAP, &cap);
+}

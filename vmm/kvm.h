@@ -88,4 +88,10 @@ int kvm_set_regs(int vcpu_fd, const struct kvm_regs *r);
 int kvm_get_sregs(int vcpu_fd, struct kvm_sregs *s);
 int kvm_set_sregs(int vcpu_fd, const struct kvm_sregs *s);
 
+/* Set KVM's halt polling for the VM to ns nanoseconds (KVM_ENABLE_CAP
+ * with KVM_CAP_HALT_POLL on the VM fd; 0 turns polling off).  Returns 0,
+ * -EOPNOTSUPP when the VM fd does not report the capability (kernels before
+ * 5.15), or the ioctl's negative errno. */
+int kvm_set_halt_poll(struct kvm *k, uint32_t ns);
+
 #endif

@@ -6,8 +6,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/clock.h"
+#include "vmm/cpulist.h"
 #include "vmm/kvm.h"
 #include "vmm/vm.h"
 
@@ -38,13 +40,13 @@ void vcpu_kick(struct vcpu *v)
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 }
 
-#define MSR_IA32_MISC_ENABLE	     0x1a0
-#define MISC_ENABLE_FAST_STRING	     (1ull << 0)
-#define APIC_LVT0		     0x350
-#define APIC_LVT1		     0x360
+#define MSR_IA32_MISC_ENABLE	    0x1a0
+#define MISC_ENABLE_FAST_STRING	    (1ull << 0)
+#define APIC_LVT0		    0x350
+#define APIC_LVT1		    0x360
 #define APIC_DELIVERY_MODE(v, mode) (((v) & ~0x700u) | ((mode) << 8))
-#define APIC_MODE_NMI		     4u
-#define APIC_MODE_EXTINT	     7u
+#define APIC_MODE_NMI		    4u
+#define APIC_MODE_EXTINT	    7u
 
 static uint32_t lapic_get(const struct kvm_lapic_state *l, unsigned int reg)
 {
@@ -75,7 +77,8 @@ int vcpu_init_state(struct vcpu *v, const struct kvm_cpuid_entry2 *cpuid, int n)
 		return r;
 	lapic_set(&lapic, APIC_LVT0,
 		  APIC_DELIVERY_MODE(lapic_get(&lapic, APIC_LVT0), APIC_MODE_EXTINT));
-	lapic_set(&lapic, APIC_LVT1, APIC_DELIVERY_MODE(lapic_get(&lapic, APIC_LVT1), APIC_MODE_NMI));
+	lapic_set(&lapic, APIC_LVT1,
+		  APIC_DELIVERY_MODE(lapic_get(&lapic, APIC_LVT1), APIC_MODE_NMI));
 	return kvm_set_lapic(v->fd, &lapic);
 }
 
@@ -100,10 +103,32 @@ void vcpu_dump_regs(const struct vcpu *v, FILE *f)
 		s.idt.base, s.idt.limit, s.gdt.base, s.gdt.limit);
 }
 
+pid_t vcpu_tid(const struct vcpu *v, cpu_set_t *cpus)
+{
+	pid_t tid = atomic_load_explicit(&v->tid, memory_order_acquire);
+
+	if (tid && cpus)
+		*cpus = v->cpus;
+	return tid;
+}
+
+void vcpu_print_thread(const struct vcpu *v, FILE *f)
+{
+	char list[256];
+	cpu_set_t cpus;
+	pid_t tid = vcpu_tid(v, &cpus);
+
+	if (!tid)
+		return;
+	cpulist_format(&cpus, list, sizeof(list));
+	fprintf(f, "kvmlab: thread vcpu%u tid=%d cpus=%s\n", v->id, (int)tid, list);
+}
+
 void vcpu_print_stats(const struct vcpu *v, FILE *f)
 {
 	uint64_t total = 0;
 
+	vcpu_print_thread(v, f);
 	for (int k = 0; k < EXIT_KIND_COUNT; k++)
 		total += atomic_load(&v->stats.by_kind[k]);
 	fprintf(f, "kvmlab: vcpu%u exits: total=%" PRIu64, v->id, total);
@@ -165,6 +190,11 @@ static void *vcpu_loop(void *arg)
 	};
 	char why[128];
 
+	/* for --stats and anyone looking for this thread in /proc */
+	if (sched_getaffinity(0, sizeof(v->cpus), &v->cpus))
+		CPU_ZERO(&v->cpus);
+	atomic_store_explicit(&v->tid, gettid(), memory_order_release);
+
 	while (!atomic_load(&vm->stopping)) {
 		struct vm_exit e;
 		uint64_t zero = 0;
@@ -195,13 +225,28 @@ static void *vcpu_loop(void *arg)
 	return NULL;
 }
 
+void vcpu_set_affinity(struct vcpu *v, const cpu_set_t *set)
+{
+	v->affinity = *set;
+	v->affinity_set = true;
+}
+
 int vcpu_start(struct vcpu *v)
 {
+	pthread_attr_t attr;
 	char name[16];
-	int r = pthread_create(&v->thread, NULL, vcpu_loop, v);
+	int r = pthread_attr_init(&attr);
 
 	if (r)
 		return -r; /* pthread returns a positive errno */
+	/* glibc applies it before the thread runs: no KVM_RUN off these CPUs */
+	if (v->affinity_set)
+		r = pthread_attr_setaffinity_np(&attr, sizeof(v->affinity), &v->affinity);
+	if (!r)
+		r = pthread_create(&v->thread, &attr, vcpu_loop, v);
+	pthread_attr_destroy(&attr);
+	if (r)
+		return -r;
 	v->started = true;
 	snprintf(name, sizeof(name), "vcpu%u", v->id);
 	pthread_setname_np(v->thread, name);

@@ -3,8 +3,12 @@
 #define KVMLAB_VMM_VCPU_H
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <linux/kvm.h>
 
@@ -14,11 +18,16 @@ struct vm;
 
 struct vcpu {
 	struct vm *vm;
-	unsigned int id;
+	unsigned int id;  /* index: thread "vcpuN", CPU N of the guest */
+	uint32_t apic_id; /* KVM vCPU id = initial APIC ID (vmm/cpuid.h) */
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	bool affinity_set; /* vcpu_set_affinity was called */
+	cpu_set_t affinity;
+	_Atomic pid_t tid; /* set by the thread when it starts, else 0 */
+	cpu_set_t cpus;	   /* the thread's CPUs as it found them (valid once tid != 0) */
 	struct exit_stats stats;
 };
 
@@ -35,8 +44,23 @@ int vcpu_install_kick_handler(void);
  * failing ioctl's negative errno. */
 int vcpu_init_state(struct vcpu *v, const struct kvm_cpuid_entry2 *cpuid, int n);
 
-/* Start the thread "vcpuN" running the exit loop.  Returns 0 or -errno. */
+/* Pin the thread vcpu_start will create to the CPUs in *set (applied at
+ * creation, so before its first KVM_RUN).  Without it the thread keeps
+ * the CPUs of the thread that starts it. */
+void vcpu_set_affinity(struct vcpu *v, const cpu_set_t *set);
+
+/* Start the thread "vcpuN" running the exit loop.  Returns 0 or -errno
+ * (e.g. -EINVAL for an affinity naming no usable CPU). */
 int vcpu_start(struct vcpu *v);
+
+/* The vCPU thread's TID (gettid), or 0 if it has not started running yet.
+ * If cpus is not NULL and the TID is not 0, *cpus gets the CPUs the thread
+ * was allowed to run on when it started.  Safe from any thread. */
+pid_t vcpu_tid(const struct vcpu *v, cpu_set_t *cpus);
+
+/* Print "kvmlab: thread vcpuN tid=T cpus=LIST" (nothing if the thread never
+ * ran). */
+void vcpu_print_thread(const struct vcpu *v, FILE *f);
 
 /* Make the vCPU leave KVM_RUN and not enter it again (safe from any
  * thread, any number of times). */
@@ -45,7 +69,8 @@ void vcpu_kick(struct vcpu *v);
 /* Print general and segment registers of a stopped vCPU to f. */
 void vcpu_dump_regs(const struct vcpu *v, FILE *f);
 
-/* Print the per-kind exit counters. */
+/* Print the thread line (vcpu_print_thread), then the per-kind exit
+ * counters. */
 void vcpu_print_stats(const struct vcpu *v, FILE *f);
 
 #endif

@@ -351,11 +351,61 @@ static int setup_boot_cpu(struct vm *vm, const struct boot_entry *be)
 
 #define VM_MAX_CPUID 256
 
+/* The guest topology of --cpus (flat when the config has none). */
+static struct cpuid_topology vm_topology(const struct config *cfg)
+{
+	const struct cpu_opts *o = &cfg->cpu;
+
+	if (o->boot != cfg->cpus || o->sockets * o->cores * o->threads != cfg->cpus)
+		return cpuid_topology_flat(cfg->cpus);
+	return (struct cpuid_topology){
+	    .sockets = o->sockets, .cores_per_socket = o->cores, .threads_per_core = o->threads};
+}
+
+/* APIC IDs of the vCPUs (ids[0..cfg->cpus)) for the MP table and MADT;
+ * -EINVAL if the topology is not usable. */
+static int vm_apic_ids(const struct config *cfg, uint8_t *ids, char *err, size_t errlen)
+{
+	struct cpuid_topology t = vm_topology(cfg);
+
+	if (cfg->cpus < 1 || cfg->cpus > CLI_MAX_CPUS) {
+		snprintf(err, errlen, "--cpus %u: must be 1..%d", cfg->cpus, CLI_MAX_CPUS);
+		return -EINVAL;
+	}
+	if (cpuid_topology_check(&t) || cpuid_topology_ncpus(&t) != cfg->cpus) {
+		snprintf(err, errlen, "--cpus: topology %u:%u:%u does not fit %u vCPUs", t.sockets,
+			 t.cores_per_socket, t.threads_per_core, cfg->cpus);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < cfg->cpus; i++)
+		ids[i] = (uint8_t)cpuid_apic_id(&t, i);
+	return 0;
+}
+
+/* --cpus halt-poll-ns: not every host has the capability; then go on. */
+static void set_halt_poll(struct vm *vm)
+{
+	const struct cpu_opts *o = &vm->cfg->cpu;
+	int r;
+
+	if (!o->halt_poll_set)
+		return;
+	r = kvm_set_halt_poll(&vm->kvm, o->halt_poll_ns);
+	if (r)
+		fprintf(stderr,
+			"kvmlab: warning: --cpus halt-poll-ns=%u not applied (KVM_CAP_HALT_POLL: "
+			"%s); KVM's default halt polling stays\n",
+			o->halt_poll_ns, strerror(-r));
+}
+
 static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 {
+	const struct cpu_opts *o = &vm->cfg->cpu;
+	struct cpuid_topology topo = vm_topology(vm->cfg);
 	struct kvm_cpuid_entry2 *host, *mine;
 	int nhost, r = 0;
 
+	set_halt_poll(vm);
 	if ((int)vm->cfg->cpus > vm->kvm.max_vcpus) {
 		snprintf(err, errlen, "--cpus: %u is more than this host's KVM allows (%d)",
 			 vm->cfg->cpus, vm->kvm.max_vcpus);
@@ -376,15 +426,18 @@ static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 	}
 	for (unsigned int i = 0; i < vm->cfg->cpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
-		struct cpuid_topology topo = cpuid_topology_flat(vm->cfg->cpus);
 		int n;
 
 		v->vm = vm;
 		v->id = i;
+		v->apic_id = cpuid_apic_id(&topo, i); /* KVM's vCPU id is the APIC ID */
 		v->fd = -1;
-		r = kvm_create_vcpu(&vm->kvm, i, &v->fd, &v->run);
+		if (i < CPU_OPTS_MAX_VCPUS && o->affinity_set[i])
+			vcpu_set_affinity(v, &o->affinity[i]);
+		r = kvm_create_vcpu(&vm->kvm, v->apic_id, &v->fd, &v->run);
 		if (r) {
-			snprintf(err, errlen, "KVM_CREATE_VCPU %u: %s", i, strerror(-r));
+			snprintf(err, errlen, "KVM_CREATE_VCPU %u (APIC ID %u): %s", i, v->apic_id,
+				 strerror(-r));
 			goto out;
 		}
 		vm->ncpus++;
@@ -452,6 +505,7 @@ static int resolve_guest(struct vm *vm, const struct config *cfg, char *err, siz
 
 int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err, size_t errlen)
 {
+	uint8_t apic_ids[CLI_MAX_CPUS];
 	struct boot_entry be;
 	int r;
 
@@ -475,8 +529,11 @@ int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err
 	r = map_ram(vm, &cfg->mem, err, errlen);
 	if (r)
 		return r;
+	r = vm_apic_ids(cfg, apic_ids, err, errlen);
+	if (r)
+		return r;
 	r = boot_load_kernel(vm->kernel_path, vm->initrd_path[0] ? vm->initrd_path : NULL,
-			     vm->cmdline, cfg->cpus, &vm->gm, &be, err, errlen);
+			     vm->cmdline, cfg->cpus, apic_ids, &vm->gm, &be, err, errlen);
 	if (r)
 		return r;
 

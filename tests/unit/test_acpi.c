@@ -397,8 +397,9 @@ static void check_fadt(const uint8_t *f, size_t n, const struct acpi_config *cfg
 	assert_memory_equal(f + 268, "KVMLAB  ", 8);
 }
 
-static void check_madt(const uint8_t *m, unsigned ncpus)
+static void check_madt(const uint8_t *m, const struct acpi_config *cfg)
 {
+	unsigned ncpus = cfg->ncpus;
 	const uint8_t *p = m + 44, *end = m + get32(m + 4);
 	unsigned lapics = 0, ioapics = 0, isos = 0, nmis = 0;
 
@@ -410,14 +411,14 @@ static void check_madt(const uint8_t *m, unsigned ncpus)
 		switch (p[0]) {
 		case 0:
 			assert_int_equal(p[1], 8);
-			assert_int_equal(p[2], lapics);	   /* processor UID */
-			assert_int_equal(p[3], lapics);	   /* APIC ID */
+			assert_int_equal(p[2], lapics); /* processor UID */
+			assert_int_equal(p[3], cfg->apic_ids ? cfg->apic_ids[lapics] : lapics);
 			assert_int_equal(get32(p + 4), 1); /* enabled */
 			lapics++;
 			break;
 		case 1:
 			assert_int_equal(p[1], 12);
-			assert_int_equal(p[2], ncpus); /* I/O APIC id */
+			assert_int_equal(p[2], cfg->ioapic_id);
 			assert_int_equal(get32(p + 4), 0xFEC00000);
 			assert_int_equal(get32(p + 8), 0); /* GSI base */
 			ioapics++;
@@ -485,7 +486,7 @@ static size_t check_tables(const struct acpi_config *cfg)
 	assert_int_equal(get64(xsdt + 36), get32(rsdt + 36));
 	assert_int_equal(get64(xsdt + 44), get32(rsdt + 40));
 	check_fadt(table_at(get64(xsdt + 36), used, "FACP"), used, cfg);
-	check_madt(table_at(get64(xsdt + 44), used, "APIC"), cfg->ncpus);
+	check_madt(table_at(get64(xsdt + 44), used, "APIC"), cfg);
 	return used;
 }
 
@@ -529,6 +530,39 @@ static void test_max_cpus(void **state)
 	(void)state;
 	check_ncpus(ACPI_MAX_CPUS);
 	assert_int_equal(ACPI_MAX_CPUS, 254);
+}
+
+/* APIC IDs with gaps (2 sockets x 3 cores; 3 cores x 3 threads) are listed
+ * as given, the processor UIDs stay 0..n-1. */
+static void test_apic_id_gaps(void **state)
+{
+	static const uint8_t s2c3[] = {0, 1, 2, 4, 5, 6};
+	static const uint8_t c3t3[] = {0, 1, 2, 4, 5, 6, 8, 9, 10};
+	struct acpi_config cfg = config(6);
+	(void)state;
+	cfg.apic_ids = s2c3;
+	cfg.ioapic_id = 7;
+	check_tables(&cfg);
+	cfg.ioapic_id = 3; /* a gap is free too */
+	check_tables(&cfg);
+	cfg.ioapic_id = 6; /* a CPU's */
+	assert_int_equal(acpi_build(buf, sizeof(buf), GPA, &cfg, NULL), -EINVAL);
+	cfg = config(9);
+	cfg.apic_ids = c3t3;
+	cfg.ioapic_id = 11;
+	check_tables(&cfg);
+}
+
+static void test_bad_apic_ids(void **state)
+{
+	static const uint8_t dup[] = {0, 1, 1, 2}, bcast[] = {0, 1, 2, 0xff};
+	struct acpi_config cfg = config(4);
+	(void)state;
+	cfg.ioapic_id = 8;
+	cfg.apic_ids = dup;
+	assert_int_equal(acpi_build(buf, sizeof(buf), GPA, &cfg, NULL), -EINVAL);
+	cfg.apic_ids = bcast;
+	assert_int_equal(acpi_build(buf, sizeof(buf), GPA, &cfg, NULL), -EINVAL);
 }
 
 /* Other windows reach the descriptors unchanged: the loader's for small
@@ -728,6 +762,8 @@ int main(void)
 	    cmocka_unit_test(test_4cpus),
 	    cmocka_unit_test(test_64cpus),
 	    cmocka_unit_test(test_max_cpus),
+	    cmocka_unit_test(test_apic_id_gaps),
+	    cmocka_unit_test(test_bad_apic_ids),
 	    cmocka_unit_test(test_pci_windows),
 	    cmocka_unit_test(test_bad_pci_windows),
 	    cmocka_unit_test(test_sizes),

@@ -92,6 +92,32 @@ static void test_run_ok(void **state)
 	assert_int_equal(c.mem.hugepage_size, 2ull << 20);
 }
 
+/* --cpus KEY=VALUE: cfg.cpus stays the vCPU count, the rest in cfg.cpu. */
+static void test_cpus(void **state)
+{
+	struct config c;
+	char err[256];
+	(void)state;
+	assert_int_equal(PARSE("run", "--cpus", "boot=4,topology=1:2:2,halt-poll-ns=1000"),
+			 CLI_RUN);
+	assert_int_equal(c.cpus, 4);
+	assert_int_equal(c.cpu.boot, 4);
+	assert_int_equal(c.cpu.threads, 2);
+	assert_true(c.cpu.halt_poll_set);
+	assert_int_equal(c.cpu.halt_poll_ns, 1000);
+	assert_int_equal(PARSE("run", "--cpus=topology=2:2:1"), CLI_RUN);
+	assert_int_equal(c.cpus, 4);
+	assert_int_equal(PARSE("run", "--cpus", "3"), CLI_RUN);
+	assert_int_equal(c.cpus, 3);
+	assert_int_equal(c.cpu.cores, 3);
+	assert_int_equal(c.cpu.naffinity, 0);
+	/* no --cpus: one vCPU */
+	assert_int_equal(PARSE("run"), CLI_RUN);
+	assert_int_equal(c.cpus, 1);
+	assert_int_equal(c.cpu.boot, 1);
+	assert_false(c.cpu.halt_poll_set);
+}
+
 static void test_actions(void **state)
 {
 	struct config c;
@@ -183,6 +209,12 @@ static void test_refusals(void **state)
 	REFUSE("--cpus", "run", "--cpus", "0");
 	REFUSE("--cpus", "run", "--cpus", "255");
 	REFUSE("--cpus", "run", "--cpus=two");
+	REFUSE("topology", "run", "--cpus", "boot=2,topology=1:2:2");
+	REFUSE("affinity", "run", "--cpus", "boot=2,affinity=2@0");
+	REFUSE("halt-poll-ns", "run", "--cpus", "halt-poll-ns=x");
+	REFUSE("boot", "run", "--cpus", "boot=255");
+	/* no machine here has CPU 1023 to give */
+	REFUSE("kvmlab may run on", "run", "--cpus", "boot=1,affinity=0@1023");
 	REFUSE("--serial", "run", "--serial", "tcp");
 	REFUSE("--serial", "run", "--serial", "file=");
 	REFUSE("--trace", "run", "--trace", "everything");
@@ -205,9 +237,9 @@ static void test_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sizes),   cmocka_unit_test(test_run_ok),
-	    cmocka_unit_test(test_actions), cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_rng),
+	    cmocka_unit_test(test_sizes),    cmocka_unit_test(test_run_ok),
+	    cmocka_unit_test(test_cpus),     cmocka_unit_test(test_actions),
+	    cmocka_unit_test(test_refusals), cmocka_unit_test(test_rng),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,6 +98,32 @@ static const struct kvm_cpuid_entry2 amd_host[] = {
 };
 #define N_AMD ((int)(sizeof(amd_host) / sizeof(amd_host[0])))
 
+/* Shaped like KVM_GET_SUPPORTED_CPUID in the emulated test host (QEMU/TCG
+ * "max", family 0xF): no TopologyExtensions, extended leaves only up to
+ * 0x8000000A, a leaf 0xB with a single invalid subleaf. */
+static const struct kvm_cpuid_entry2 tcg_host[] = {
+    {.function = 0x0, .eax = 0xd, .ebx = S4("Auth"), .edx = S4("enti"), .ecx = S4("cAMD")},
+    {.function = 0x1, .eax = 0x00060fb1, .ebx = 0x01020800, .ecx = 0x76f83203, .edx = 0x0f8bfbfd},
+    {.function = 0x4, .index = 0, .flags = SIG},
+    {.function = 0xb, .index = 0, .flags = SIG, .edx = 1},
+    {.function = KVM_CPUID_SIGNATURE,
+     .eax = KVM_CPUID_FEATURES,
+     .ebx = S4("KVMK"),
+     .ecx = S4("VMKV"),
+     .edx = S4("M\0\0\0")},
+    {.function = KVM_CPUID_FEATURES, .eax = 0x01007efb},
+    {.function = 0x80000000,
+     .eax = 0x8000000a,
+     .ebx = S4("Auth"),
+     .edx = S4("enti"),
+     .ecx = S4("cAMD")},
+    {.function = 0x80000001, .eax = 0x00060fb1, .ecx = 0x77, .edx = 0xedd3fbfd},
+    {.function = 0x80000006, .ebx = 0x42004200, .ecx = 0x02008140, .edx = 0x00808140},
+    {.function = 0x80000008, .eax = 0x3928, .ebx = 0x04000000, .ecx = 0x1001},
+    {.function = 0x8000000a, .eax = 1, .ebx = 8, .edx = 0x10000021},
+};
+#define N_TCG ((int)(sizeof(tcg_host) / sizeof(tcg_host[0])))
+
 static const unsigned int sizes[] = {1, 2, 4, 8};
 
 /* Entry (function, index) of out, which must exist. */
@@ -139,23 +165,26 @@ static int build(const struct kvm_cpuid_entry2 *host, int nhost, unsigned int id
 }
 
 static void check_leaf1(const struct kvm_cpuid_entry2 *out, int n, const struct kvm_cpuid_entry2 *h,
-			unsigned int idx, unsigned int logical, int ncpus)
+			unsigned int apic_id, unsigned int logical, unsigned int per_pkg)
 {
 	const struct kvm_cpuid_entry2 *e = get(out, n, 1, 0);
 
-	assert_int_equal(e->ebx >> 24, idx);
+	assert_int_equal(e->ebx >> 24, apic_id);
 	assert_int_equal((e->ebx >> 16) & 0xff, logical);
 	assert_int_equal(e->ebx & 0xffff, h->ebx & 0xffff);
-	assert_int_equal(!!(e->edx & CPUID_1_EDX_HTT), ncpus > 1);
+	assert_int_equal(!!(e->edx & CPUID_1_EDX_HTT), per_pkg > 1);
 	assert_int_equal(e->edx & ~CPUID_1_EDX_HTT, h->edx & ~CPUID_1_EDX_HTT);
 	assert_true(e->ecx & CPUID_1_ECX_HYPERVISOR);
 	assert_int_equal(e->ecx & ~CPUID_1_ECX_HYPERVISOR, h->ecx);
 	assert_int_equal(e->eax, h->eax);
 }
 
-/* Leaf 0xB or 0x1F: exactly three subleaves with the expected levels. */
-static void check_topo_leaf(const struct kvm_cpuid_entry2 *out, int n, uint32_t fn,
-			    unsigned int idx, unsigned int ncpus, unsigned int tpc)
+/* Leaf 0xB or 0x1F: exactly three subleaves with the expected levels, for
+ * a vCPU with APIC ID apic, tpc threads per core and per_pkg logical CPUs
+ * per package. */
+static void check_topo(const struct kvm_cpuid_entry2 *out, int n, uint32_t fn, unsigned int apic,
+		       unsigned int tpc, unsigned int smt_bits, unsigned int per_pkg,
+		       unsigned int pkg_bits)
 {
 	const struct kvm_cpuid_entry2 *s0 = get(out, n, fn, 0), *s1 = get(out, n, fn, 1),
 				      *s2 = get(out, n, fn, 2);
@@ -166,26 +195,34 @@ static void check_topo_leaf(const struct kvm_cpuid_entry2 *out, int n, uint32_t 
 	assert_int_equal(s1->flags & SIG, SIG);
 	assert_int_equal(s2->flags & SIG, SIG);
 
-	assert_int_equal(s0->eax, bits_for(tpc));
+	assert_int_equal(s0->eax, smt_bits);
 	assert_int_equal(s0->ebx, tpc);
 	assert_int_equal(s0->ecx, CPUID_TOPO_LEVEL_SMT << 8 | 0);
-	assert_int_equal(s0->edx, idx);
+	assert_int_equal(s0->edx, apic);
 
-	assert_int_equal(s1->eax, bits_for(ncpus));
-	assert_int_equal(s1->ebx, ncpus);
+	assert_int_equal(s1->eax, pkg_bits);
+	assert_int_equal(s1->ebx, per_pkg);
 	assert_int_equal(s1->ecx, CPUID_TOPO_LEVEL_CORE << 8 | 1);
-	assert_int_equal(s1->edx, idx);
+	assert_int_equal(s1->edx, apic);
 
 	assert_int_equal(s2->eax, 0);
 	assert_int_equal(s2->ebx, 0);
 	assert_int_equal(s2->ecx, CPUID_TOPO_LEVEL_INVALID << 8 | 2);
-	assert_int_equal(s2->edx, idx);
+	assert_int_equal(s2->edx, apic);
 }
 
-/* Cache leaf fn (4 or 0x8000001D): sharing fields rewritten, rest kept. */
+/* The flat layout: vCPU idx of nc single-thread cores in one socket. */
+static void check_topo_leaf(const struct kvm_cpuid_entry2 *out, int n, uint32_t fn,
+			    unsigned int idx, unsigned int ncpus, unsigned int tpc)
+{
+	check_topo(out, n, fn, idx, tpc, bits_for(tpc), ncpus, bits_for(ncpus));
+}
+
+/* Cache leaf fn (4 or 0x8000001D): sharing fields rewritten to the IDs a
+ * package (L3) or a core (L1, L2) spans, the rest kept. */
 static void check_caches(const struct kvm_cpuid_entry2 *out, int n,
 			 const struct kvm_cpuid_entry2 *host, int nhost, uint32_t fn,
-			 unsigned int ncpus, unsigned int tpc, unsigned int cores_field)
+			 unsigned int pkg_bits, unsigned int smt_bits, unsigned int cores_field)
 {
 	int seen = 0;
 
@@ -204,7 +241,8 @@ static void check_caches(const struct kvm_cpuid_entry2 *out, int n,
 			assert_memory_equal(e, h, sizeof(*e));
 			continue;
 		}
-		assert_int_equal((e->eax >> 14) & 0xfff, level >= 3 ? ncpus - 1 : tpc - 1);
+		assert_int_equal((e->eax >> 14) & 0xfff,
+				 (1u << (level >= 3 ? pkg_bits : smt_bits)) - 1);
 		assert_int_equal(e->eax & 0x3fff, h->eax & 0x3fff);
 		if (fn == CPUID_LEAF_CACHE)
 			assert_int_equal(e->eax >> 26, cores_field);
@@ -281,9 +319,14 @@ static void test_flat_topology(void **state)
 {
 	struct cpuid_topology t = cpuid_topology_flat(6);
 	(void)state;
-	assert_int_equal(t.ncpus, 6);
+	assert_int_equal(t.sockets, 1);
 	assert_int_equal(t.threads_per_core, 1);
 	assert_int_equal(t.cores_per_socket, 6);
+	assert_int_equal(cpuid_topology_ncpus(&t), 6);
+	assert_int_equal(cpuid_topology_check(&t), 0);
+	for (unsigned int i = 0; i < 6; i++)
+		assert_int_equal(cpuid_apic_id(&t, i), i);
+	assert_int_equal(cpuid_max_apic_id(&t), 5);
 }
 
 static void test_intel(void **state)
@@ -302,7 +345,7 @@ static void test_intel(void **state)
 			check_leaf1(out, n, &intel_host[1], idx, nc, nc);
 			check_topo_leaf(out, n, 0xb, idx, nc, 1);
 			check_topo_leaf(out, n, 0x1f, idx, nc, 1);
-			check_caches(out, n, intel_host, N_INTEL, 4, nc, 1, nc - 1);
+			check_caches(out, n, intel_host, N_INTEL, 4, bits_for(nc), 0, nc - 1);
 			check_hv(out, n, KVM_CPUID_FEATURES, PV_BITS, PV_HINTS);
 			check_same(out, n, intel_host, N_INTEL, 0, 0);
 			check_same(out, n, intel_host, N_INTEL, 2, 0);
@@ -336,12 +379,14 @@ static void test_amd(void **state)
 			check_topo_leaf(out, n, 0xb, idx, nc, 1);
 			assert_int_equal(count_fn(out, n, 0x1f), 0); /* not added on AMD */
 			check_same(out, n, amd_host, N_AMD, 4, 0);   /* null leaf 4 kept */
-			check_caches(out, n, amd_host, N_AMD, 0x8000001d, nc, 1, 0);
+			check_caches(out, n, amd_host, N_AMD, 0x8000001d, bits_for(nc), 0, 0);
 			check_hv(out, n, KVM_CPUID_FEATURES, PV_BITS, PV_HINTS);
 			check_same(out, n, amd_host, N_AMD, 6, 0);
 
 			e = get(out, n, 0x80000001, 0);
 			assert_int_equal(!!(e->ecx & CPUID_80000001_ECX_CMP_LEGACY), nc > 1);
+			/* TOPOEXT was the host's already */
+			assert_true(e->ecx & CPUID_80000001_ECX_TOPOEXT);
 			assert_int_equal(e->ecx & ~CPUID_80000001_ECX_CMP_LEGACY, amd_host[10].ecx);
 			assert_int_equal(e->edx, amd_host[10].edx);
 
@@ -405,7 +450,8 @@ static void test_odd_counts(void **state)
 		check_leaf1(out, n, &intel_host[1], last, cases[i].logical, nc);
 		assert_int_equal(get(out, n, 0xb, 1)->eax, cases[i].shift);
 		check_topo_leaf(out, n, 0xb, last, nc, 1);
-		check_caches(out, n, intel_host, N_INTEL, 4, nc, 1, cases[i].logical - 1);
+		check_caches(out, n, intel_host, N_INTEL, 4, cases[i].shift, 0,
+			     cases[i].logical - 1);
 
 		n = build(amd_host, N_AMD, last, cpuid_topology_flat(nc), out);
 		assert_int_equal(get(out, n, 0x80000008, 0)->ecx & 0xff, nc - 1);
@@ -428,7 +474,7 @@ static void test_large(void **state)
 	assert_int_equal(get(out, n, 1, 0)->ebx >> 24, 254);
 	assert_int_equal((get(out, n, 1, 0)->ebx >> 16) & 0xff, 255);
 	assert_int_equal(get(out, n, 4, 3)->eax >> 26, 63);
-	assert_int_equal((get(out, n, 4, 3)->eax >> 14) & 0xfff, 254);
+	assert_int_equal((get(out, n, 4, 3)->eax >> 14) & 0xfff, 255);
 	assert_int_equal(get(out, n, 0xb, 1)->eax, 8);
 	assert_int_equal(get(out, n, 0xb, 1)->ebx, 255);
 	assert_int_equal(get(out, n, 0x1f, 2)->edx, 254);
@@ -442,37 +488,37 @@ static void test_large(void **state)
 /* Two threads per core: SMT level and per-core sharing follow. */
 static void test_smt(void **state)
 {
-	struct cpuid_topology t = {.ncpus = 8, .threads_per_core = 2, .cores_per_socket = 4};
+	struct cpuid_topology t = {.sockets = 1, .threads_per_core = 2, .cores_per_socket = 4};
 	struct kvm_cpuid_entry2 out[MAXE];
 	(void)state;
-	for (unsigned int idx = 0; idx < t.ncpus; idx++) {
+	for (unsigned int idx = 0; idx < 8; idx++) {
 		int n = build(intel_host, N_INTEL, idx, t, out);
 		const struct kvm_cpuid_entry2 *e;
 
 		check_leaf1(out, n, &intel_host[1], idx, 8, 8);
 		check_topo_leaf(out, n, 0xb, idx, 8, 2);
 		check_topo_leaf(out, n, 0x1f, idx, 8, 2);
-		check_caches(out, n, intel_host, N_INTEL, 4, 8, 2, 3);
+		check_caches(out, n, intel_host, N_INTEL, 4, 3, 1, 3);
 
 		n = build(amd_host, N_AMD, idx, t, out);
 		e = get(out, n, 0x8000001e, 0);
 		assert_int_equal(e->eax, idx);
 		assert_int_equal(e->ebx & 0xff, idx / 2);
 		assert_int_equal((e->ebx >> 8) & 0xff, 1);
-		check_caches(out, n, amd_host, N_AMD, 0x8000001d, 8, 2, 0);
+		check_caches(out, n, amd_host, N_AMD, 0x8000001d, 3, 1, 0);
 	}
 }
 
 static void test_einval(void **state)
 {
 	static const struct cpuid_topology bad[] = {
-	    {.ncpus = 0, .threads_per_core = 1, .cores_per_socket = 0},
-	    {.ncpus = 256, .threads_per_core = 1, .cores_per_socket = 256},
-	    {.ncpus = 4, .threads_per_core = 0, .cores_per_socket = 4},
-	    {.ncpus = 6, .threads_per_core = 3, .cores_per_socket = 2},
-	    {.ncpus = 4, .threads_per_core = 1, .cores_per_socket = 2},
-	    {.ncpus = 4, .threads_per_core = 2, .cores_per_socket = 0},
-	    {.ncpus = 4, .threads_per_core = 8, .cores_per_socket = 1},
+	    {.sockets = 1, .threads_per_core = 1, .cores_per_socket = 0},
+	    {.sockets = 1, .threads_per_core = 1, .cores_per_socket = 256},
+	    {.sockets = 1, .threads_per_core = 0, .cores_per_socket = 4},
+	    {.sockets = 0, .threads_per_core = 1, .cores_per_socket = 4},
+	    {.sockets = 2, .threads_per_core = 1, .cores_per_socket = 128},
+	    {.sockets = 1, .threads_per_core = 0x80000000u, .cores_per_socket = 2},
+	    {.sockets = 4, .threads_per_core = 3, .cores_per_socket = 33},
 	};
 	struct cpuid_topology ok = cpuid_topology_flat(4);
 	struct kvm_cpuid_entry2 out[MAXE];
@@ -597,6 +643,230 @@ static void test_empty_host(void **state)
 	check_hv(out, n, KVM_CPUID_FEATURES, 0, 0);
 }
 
+static struct cpuid_topology topo(unsigned int sockets, unsigned int cores, unsigned int threads)
+{
+	return (struct cpuid_topology){
+	    .sockets = sockets, .cores_per_socket = cores, .threads_per_core = threads};
+}
+
+/* APIC IDs: socket | core | thread fields of ceil(log2) bits each. */
+static void test_apic_ids(void **state)
+{
+	static const struct {
+		unsigned int s, c, t;
+		uint32_t ids[9];
+	} cases[] = {
+	    {1, 2, 2, {0, 1, 2, 3}},
+	    {2, 2, 1, {0, 1, 2, 3}},
+	    {2, 3, 1, {0, 1, 2, 4, 5, 6}},
+	    {1, 3, 3, {0, 1, 2, 4, 5, 6, 8, 9, 10}},
+	    {3, 1, 3, {0, 1, 2, 4, 5, 6, 8, 9, 10}},
+	    {2, 2, 2, {0, 1, 2, 3, 4, 5, 6, 7}},
+	    {3, 1, 1, {0, 1, 2}},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cpuid_topology t = topo(cases[i].s, cases[i].c, cases[i].t);
+		unsigned int n = cases[i].s * cases[i].c * cases[i].t;
+
+		assert_int_equal(cpuid_topology_check(&t), 0);
+		assert_int_equal(cpuid_topology_ncpus(&t), n);
+		for (unsigned int k = 0; k < n; k++)
+			assert_int_equal(cpuid_apic_id(&t, k), cases[i].ids[k]);
+		assert_int_equal(cpuid_max_apic_id(&t), cases[i].ids[n - 1]);
+	}
+}
+
+static void test_topology_check(void **state)
+{
+	struct cpuid_topology t;
+	(void)state;
+	t = topo(2, 127, 1); /* highest ID 128 + 126 = 254: the limit */
+	assert_int_equal(cpuid_topology_check(&t), 0);
+	assert_int_equal(cpuid_max_apic_id(&t), 254);
+	t = topo(255, 1, 1);
+	assert_int_equal(cpuid_topology_check(&t), 0);
+	t = topo(1, 254, 1);
+	assert_int_equal(cpuid_topology_check(&t), 0);
+	t = topo(2, 128, 1); /* 255 is the broadcast ID */
+	assert_int_equal(cpuid_topology_check(&t), -ERANGE);
+	t = topo(3, 65, 1); /* 2 << 7 */
+	assert_int_equal(cpuid_topology_check(&t), -ERANGE);
+	t = topo(256, 1, 1);
+	assert_int_equal(cpuid_topology_check(&t), -ERANGE);
+	t = topo(1, 1, 0xffffffffu);
+	assert_int_equal(cpuid_topology_check(&t), -ERANGE);
+	assert_int_equal(cpuid_topology_ncpus(&t), 0xffffffffu);
+	t = topo(0x10000, 0x10000, 1);
+	assert_int_equal(cpuid_topology_ncpus(&t), 0);
+	t = topo(0, 1, 1);
+	assert_int_equal(cpuid_topology_check(&t), -EINVAL);
+	t = topo(1, 0, 1);
+	assert_int_equal(cpuid_topology_check(&t), -EINVAL);
+	t = topo(1, 1, 0);
+	assert_int_equal(cpuid_topology_check(&t), -EINVAL);
+	assert_int_equal(cpuid_topology_check(NULL), -EINVAL);
+	assert_int_equal(cpuid_topology_ncpus(NULL), 0);
+}
+
+/* Expected topology facts of one vCPU. */
+struct want {
+	unsigned int s, c, t;		 /* the topology */
+	unsigned int smt_bits, pkg_bits; /* APIC ID field widths */
+};
+
+/* Intel: leaf 1, 4, 0xB and 0x1F for every vCPU of w. */
+static void check_intel_topology(const struct want *w)
+{
+	struct cpuid_topology t = topo(w->s, w->c, w->t);
+	unsigned int per_pkg = w->c * w->t, n_cpu = w->s * per_pkg;
+	struct kvm_cpuid_entry2 out[MAXE];
+
+	for (unsigned int i = 0; i < n_cpu; i++) {
+		uint32_t apic = cpuid_apic_id(&t, i);
+		int n = build(intel_host, N_INTEL, i, t, out);
+
+		check_leaf1(out, n, &intel_host[1], apic, 1u << w->pkg_bits, per_pkg);
+		check_topo(out, n, 0xb, apic, w->t, w->smt_bits, per_pkg, w->pkg_bits);
+		check_topo(out, n, 0x1f, apic, w->t, w->smt_bits, per_pkg, w->pkg_bits);
+		check_caches(out, n, intel_host, N_INTEL, 4, w->pkg_bits, w->smt_bits,
+			     (1u << (w->pkg_bits - w->smt_bits)) - 1);
+		/* what Linux derives from leaf 0xB: package and core of the ID */
+		assert_int_equal(apic >> w->pkg_bits, i / per_pkg);
+		assert_int_equal((apic & ((1u << w->pkg_bits) - 1)) >> w->smt_bits,
+				 i % per_pkg / w->t);
+		assert_int_equal(apic & ((1u << w->smt_bits) - 1), i % w->t);
+	}
+}
+
+/* AMD (Zen-like host with TOPOEXT): leaf 1, 0xB, 0x80000008, 0x8000001D/E. */
+static void check_amd_topology(const struct want *w)
+{
+	struct cpuid_topology t = topo(w->s, w->c, w->t);
+	unsigned int per_pkg = w->c * w->t, n_cpu = w->s * per_pkg;
+	struct kvm_cpuid_entry2 out[MAXE];
+
+	for (unsigned int i = 0; i < n_cpu; i++) {
+		uint32_t apic = cpuid_apic_id(&t, i);
+		int n = build(amd_host, N_AMD, i, t, out);
+		const struct kvm_cpuid_entry2 *e;
+
+		assert_int_equal(n, N_AMD);
+		check_leaf1(out, n, &amd_host[1], apic, 1u << w->pkg_bits, per_pkg);
+		check_topo(out, n, 0xb, apic, w->t, w->smt_bits, per_pkg, w->pkg_bits);
+		check_caches(out, n, amd_host, N_AMD, 0x8000001d, w->pkg_bits, w->smt_bits, 0);
+		e = get(out, n, 0x80000001, 0);
+		assert_int_equal(!!(e->ecx & CPUID_80000001_ECX_CMP_LEGACY), per_pkg > 1);
+		assert_true(e->ecx & CPUID_80000001_ECX_TOPOEXT);
+		e = get(out, n, 0x80000008, 0);
+		assert_int_equal(e->ecx & 0xff, per_pkg - 1);	     /* NC */
+		assert_int_equal((e->ecx >> 12) & 0xf, w->pkg_bits); /* ApicIdCoreIdSize */
+		/* Linux (amd_detect_cmp): package = APIC ID >> ApicIdCoreIdSize */
+		assert_int_equal(apic >> ((e->ecx >> 12) & 0xf), i / per_pkg);
+		e = get(out, n, 0x8000001e, 0);
+		assert_int_equal(e->eax, apic);
+		assert_int_equal(e->ebx & 0xff, i % per_pkg / w->t); /* core in its socket */
+		assert_int_equal((e->ebx >> 8) & 0xff, w->t - 1);
+		assert_int_equal(e->ecx & 0xff, i / per_pkg); /* node = socket */
+		assert_int_equal((e->ecx >> 8) & 7, 0);	      /* one node per socket */
+		assert_int_equal(e->edx, 0);
+	}
+}
+
+static void test_topology_1_2_2(void **state)
+{
+	const struct want w = {.s = 1, .c = 2, .t = 2, .smt_bits = 1, .pkg_bits = 2};
+	(void)state;
+	check_intel_topology(&w);
+	check_amd_topology(&w);
+}
+
+static void test_topology_2_2_1(void **state)
+{
+	const struct want w = {.s = 2, .c = 2, .t = 1, .smt_bits = 0, .pkg_bits = 1};
+	(void)state;
+	check_intel_topology(&w);
+	check_amd_topology(&w);
+}
+
+/* Three cores per socket: APIC IDs 0, 1, 2, 4, 5, 6. */
+static void test_topology_2_3_1(void **state)
+{
+	const struct want w = {.s = 2, .c = 3, .t = 1, .smt_bits = 0, .pkg_bits = 2};
+	(void)state;
+	check_intel_topology(&w);
+	check_amd_topology(&w);
+}
+
+static void test_topology_2_3_3(void **state)
+{
+	const struct want w = {.s = 2, .c = 3, .t = 3, .smt_bits = 2, .pkg_bits = 4};
+	(void)state;
+	check_intel_topology(&w);
+	check_amd_topology(&w);
+}
+
+/* A host without TopologyExtensions (the emulated test host): SMT needs
+ * them, so they are added with leaf 0x8000001E; without SMT nothing is. */
+static void test_amd_topoext_added_for_smt(void **state)
+{
+	struct cpuid_topology t = topo(1, 2, 2);
+	struct kvm_cpuid_entry2 out[MAXE];
+	const struct kvm_cpuid_entry2 *e;
+	int n;
+	(void)state;
+	for (unsigned int i = 0; i < 4; i++) {
+		n = build(tcg_host, N_TCG, i, t, out);
+		assert_int_equal(n, N_TCG + 2 + 1); /* 0xB: 1 -> 3 subleaves, + 0x8000001E */
+		assert_int_equal(get(out, n, 0x80000000, 0)->eax, 0x8000001e);
+		e = get(out, n, 0x80000001, 0);
+		assert_int_equal(e->ecx, 0x77u | CPUID_80000001_ECX_TOPOEXT);
+		e = get(out, n, 0x8000001e, 0);
+		assert_int_equal(e->eax, i);
+		assert_int_equal(e->ebx, 1u << 8 | i / 2);
+		assert_int_equal(e->ecx, 0);
+		assert_int_equal(e->edx, 0);
+		check_topo(out, n, 0xb, i, 2, 1, 4, 2);
+		e = get(out, n, 0x80000008, 0);
+		assert_int_equal(e->ecx, 2u << 12 | 3);
+		assert_int_equal(e->eax, 0x3928);
+		check_leaf1(out, n, &tcg_host[1], i, 4, 4);
+	}
+
+	/* 2 sockets x 2 cores, one thread each: APIC ID bits tell it all */
+	t = topo(2, 2, 1);
+	n = build(tcg_host, N_TCG, 3, t, out);
+	assert_int_equal(n, N_TCG + 2);
+	assert_null(cpuid_lookup(out, n, 0x8000001e, 0));
+	assert_int_equal(get(out, n, 0x80000000, 0)->eax, 0x8000000a);
+	assert_false(get(out, n, 0x80000001, 0)->ecx & CPUID_80000001_ECX_TOPOEXT);
+	assert_int_equal(get(out, n, 0x80000008, 0)->ecx, 1u << 12 | 1);
+	check_topo(out, n, 0xb, 3, 1, 0, 2, 1);
+
+	/* one vCPU per socket: no HTT, no CmpLegacy */
+	t = topo(2, 1, 1);
+	n = build(tcg_host, N_TCG, 1, t, out);
+	assert_false(get(out, n, 1, 0)->edx & CPUID_1_EDX_HTT);
+	assert_false(get(out, n, 0x80000001, 0)->ecx & CPUID_80000001_ECX_CMP_LEGACY);
+	assert_int_equal(get(out, n, 0x80000008, 0)->ecx, 0);
+	assert_int_equal(get(out, n, 1, 0)->ebx >> 24, 1);
+}
+
+/* No extended leaves at all: nothing to hang TOPOEXT on, nothing added. */
+static void test_amd_smt_without_ext_leaves(void **state)
+{
+	struct cpuid_topology t = topo(1, 1, 2);
+	struct kvm_cpuid_entry2 host[MAXE], out[MAXE];
+	int nh = 0, n;
+	(void)state;
+	for (int i = 0; i < N_TCG; i++)
+		if (tcg_host[i].function < 0x80000000u)
+			host[nh++] = tcg_host[i];
+	n = build(host, nh, 1, t, out);
+	assert_int_equal(n, nh + 2);
+	assert_null(cpuid_lookup(out, n, 0x8000001e, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -616,6 +886,14 @@ int main(void)
 	    cmocka_unit_test(test_amd_without_0xb_not_added),
 	    cmocka_unit_test(test_hv_base),
 	    cmocka_unit_test(test_empty_host),
+	    cmocka_unit_test(test_apic_ids),
+	    cmocka_unit_test(test_topology_check),
+	    cmocka_unit_test(test_topology_1_2_2),
+	    cmocka_unit_test(test_topology_2_2_1),
+	    cmocka_unit_test(test_topology_2_3_1),
+	    cmocka_unit_test(test_topology_2_3_3),
+	    cmocka_unit_test(test_amd_topoext_added_for_smt),
+	    cmocka_unit_test(test_amd_smt_without_ext_leaves),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,11 +126,11 @@ static void test_missing_files(void **state)
 	(void)state;
 	ram_init(&r, 4);
 	assert_int_equal(
-	    boot_load_kernel("/nonexistent/x", NULL, NULL, 1, &r.gm, &be, err, sizeof(err)),
+	    boot_load_kernel("/nonexistent/x", NULL, NULL, 1, NULL, &r.gm, &be, err, sizeof(err)),
 	    -ENOENT);
 	assert_string_equal(err, "--kernel /nonexistent/x: No such file or directory");
-	assert_int_equal(boot_load_kernel("/tmp", NULL, NULL, 1, &r.gm, &be, err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+	    boot_load_kernel("/tmp", NULL, NULL, 1, NULL, &r.gm, &be, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "--kernel /tmp: not a regular file");
 	ram_free(&r);
 }
@@ -144,13 +144,13 @@ static void test_not_a_kernel(void **state)
 	(void)state;
 	ram_init(&r, 4);
 	tmpfile_with(path, junk, sizeof(junk));
-	assert_int_equal(boot_load_kernel(path, NULL, NULL, 1, &r.gm, &be, err, sizeof(err)),
+	assert_int_equal(boot_load_kernel(path, NULL, NULL, 1, NULL, &r.gm, &be, err, sizeof(err)),
 			 -ENOEXEC);
 	snprintf(want, sizeof(want), "--kernel %s: not an ELF64 or bzImage kernel", path);
 	assert_string_equal(err, want);
 	unlink(path);
 	tmpfile_with(path, junk, 0); /* empty */
-	assert_int_equal(boot_load_kernel(path, NULL, NULL, 1, &r.gm, &be, err, sizeof(err)),
+	assert_int_equal(boot_load_kernel(path, NULL, NULL, 1, NULL, &r.gm, &be, err, sizeof(err)),
 			 -ENOEXEC);
 	unlink(path);
 	ram_free(&r);
@@ -167,8 +167,8 @@ static void test_elf_guest(void **state)
 	make_elf(img, sizeof(img));
 	tmpfile_with(path, img, sizeof(img));
 	memset(r.p + 0x100010, 0xaa, 16);
-	assert_int_equal(boot_load_kernel(path, NULL, "ignored", 2, &r.gm, &be, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+	    boot_load_kernel(path, NULL, "ignored", 2, NULL, &r.gm, &be, err, sizeof(err)), 0);
 	assert_false(be.is_linux);
 	assert_int_equal(be.rip, 0x100000);
 	assert_int_equal(be.rsp, BOOT_STACK_TOP);
@@ -194,7 +194,7 @@ static void test_elf_guest(void **state)
 
 	/* an initrd with an ELF kernel is refused */
 	assert_int_equal(
-	    boot_load_kernel(path, "/etc/hostname", NULL, 1, &r.gm, &be, err, sizeof(err)),
+	    boot_load_kernel(path, "/etc/hostname", NULL, 1, NULL, &r.gm, &be, err, sizeof(err)),
 	    -EINVAL);
 	assert_non_null(strstr(err, "--initrd /etc/hostname"));
 	unlink(path);
@@ -212,29 +212,48 @@ static void test_bad_args(void **state)
 	ram_init(&r, 4);
 	make_elf(img, sizeof(img));
 	tmpfile_with(path, img, sizeof(img));
-	assert_int_equal(boot_load_kernel(path, NULL, NULL, 0, &r.gm, &be, err, sizeof(err)),
+	assert_int_equal(boot_load_kernel(path, NULL, NULL, 0, NULL, &r.gm, &be, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "--cpus"));
-	assert_int_equal(boot_load_kernel(path, NULL, NULL, 256, &r.gm, &be, err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+	    boot_load_kernel(path, NULL, NULL, 256, NULL, &r.gm, &be, err, sizeof(err)), -EINVAL);
 	/* APIC ids 0..253 + the I/O APIC's: the ACPI limit */
-	assert_int_equal(boot_load_kernel(path, NULL, NULL, 255, &r.gm, &be, err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+	    boot_load_kernel(path, NULL, NULL, 255, NULL, &r.gm, &be, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "--cpus 255: must be 1..254");
-	assert_int_equal(boot_load_kernel(path, NULL, NULL, 254, &r.gm, &be, err, sizeof(err)), 0);
+	assert_int_equal(
+	    boot_load_kernel(path, NULL, NULL, 254, NULL, &r.gm, &be, err, sizeof(err)), 0);
 	assert_int_equal(r.p[ACPI_TABLES_GPA + 15], 2); /* RSDP revision */
+	/* APIC IDs with gaps (2 sockets x 3 cores): both tables list them, the
+	 * I/O APIC gets the next free ID; repeated IDs are refused */
+	{
+		static const uint8_t ids[] = {0, 1, 2, 4, 5, 6}, dup[] = {0, 1, 1};
+		const uint8_t *mp = r.p + BOOT_MPTABLE_GPA + 16 + 44;
+
+		assert_int_equal(
+		    boot_load_kernel(path, NULL, NULL, 6, ids, &r.gm, &be, err, sizeof(err)), 0);
+		for (int i = 0; i < 6; i++)
+			assert_int_equal(mp[20 * i + 1], ids[i]);
+		assert_int_equal(mp[20 * 6 + 8], 2);	 /* I/O APIC entry */
+		assert_int_equal(mp[20 * 6 + 8 + 1], 7); /* its ID */
+		assert_int_equal(
+		    boot_load_kernel(path, NULL, NULL, 3, dup, &r.gm, &be, err, sizeof(err)),
+		    -EINVAL);
+		assert_non_null(strstr(err, "--cpus"));
+	}
 	/* RAM that does not cover the first MiB */
 	gm_init(&high_only);
 	assert_int_equal(gm_region_add(&high_only, 0, sizeof(low), low), 0);
 	assert_int_equal(gm_region_add(&high_only, MIB, r.len - MIB, r.p + MIB), 0);
-	assert_int_equal(boot_load_kernel(path, NULL, NULL, 1, &high_only, &be, err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+	    boot_load_kernel(path, NULL, NULL, 1, NULL, &high_only, &be, err, sizeof(err)),
+	    -EINVAL);
 	assert_non_null(strstr(err, "--memory too small"));
 	/* a corrupt ELF names the file */
 	img[18] = 3; /* e_machine = EM_386 */
 	unlink(path);
 	tmpfile_with(path, img, sizeof(img));
-	assert_int_equal(boot_load_kernel(path, NULL, NULL, 1, &r.gm, &be, err, sizeof(err)),
+	assert_int_equal(boot_load_kernel(path, NULL, NULL, 1, NULL, &r.gm, &be, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, "x86-64"));
@@ -257,7 +276,8 @@ static void test_bzimage_with_initrd(void **state)
 	tmpfile_with(kpath, img, n);
 	tmpfile_with(ipath, rd, sizeof(rd));
 	assert_int_equal(
-	    boot_load_kernel(kpath, ipath, "console=ttyS0", 4, &r.gm, &be, err, sizeof(err)), 0);
+	    boot_load_kernel(kpath, ipath, "console=ttyS0", 4, NULL, &r.gm, &be, err, sizeof(err)),
+	    0);
 	assert_true(be.is_linux);
 	assert_int_equal(be.rip, 0x1000200);
 	assert_int_equal(be.rsi, BOOT_ZERO_PAGE_GPA);
@@ -281,20 +301,21 @@ static void test_bzimage_with_initrd(void **state)
 	unlink(kpath);
 	tmpfile_with(kpath, img, n);
 	memset(r.p + ACPI_TABLES_GPA, 0, 64);
-	assert_int_equal(boot_load_kernel(kpath, NULL, NULL, 2, &r.gm, &be, err, sizeof(err)), 0);
+	assert_int_equal(boot_load_kernel(kpath, NULL, NULL, 2, NULL, &r.gm, &be, err, sizeof(err)),
+			 0);
 	assert_int_equal(bp->hdr.version, 0x20d);
 	assert_int_equal(bp->acpi_rsdp_addr, 0);
 	assert_memory_equal(r.p + ACPI_TABLES_GPA, "RSD PTR ", 8);
 
 	/* a missing initrd names the option */
 	assert_int_equal(
-	    boot_load_kernel(kpath, "/nonexistent/rd", NULL, 1, &r.gm, &be, err, sizeof(err)),
+	    boot_load_kernel(kpath, "/nonexistent/rd", NULL, 1, NULL, &r.gm, &be, err, sizeof(err)),
 	    -ENOENT);
 	assert_string_equal(err, "--initrd /nonexistent/rd: No such file or directory");
 	/* too little RAM for init_size: the message says how much is needed */
 	ram_free(&r);
 	ram_init(&r, 16);
-	assert_int_equal(boot_load_kernel(kpath, NULL, NULL, 1, &r.gm, &be, err, sizeof(err)),
+	assert_int_equal(boot_load_kernel(kpath, NULL, NULL, 1, NULL, &r.gm, &be, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "--memory too small for kernel (needs 20 MiB"));
 	unlink(kpath);
@@ -316,8 +337,8 @@ static void test_debian_kernel(void **state)
 		skip();
 	}
 	ram_init(&r, 256);
-	rc =
-	    boot_load_kernel(g.gl_pathv[0], NULL, "console=ttyS0", 2, &r.gm, &be, err, sizeof(err));
+	rc = boot_load_kernel(g.gl_pathv[0], NULL, "console=ttyS0", 2, NULL, &r.gm, &be, err,
+			      sizeof(err));
 	globfree(&g);
 	assert_int_equal(rc, 0);
 	assert_true(be.is_linux);
