@@ -11,6 +11,7 @@
 #include "vmm/size.h"
 
 const char cli_usage[] = "usage: kvmlab run [OPTIONS] [-- CMD...]\n"
+			 "       kvmlab ctl SOCKET COMMAND [KEY=VALUE...] [--raw]\n"
 			 "       kvmlab --help | --version\n"
 			 "\n"
 			 "kvmlab is a small virtual machine monitor on Linux KVM.\n"
@@ -41,6 +42,11 @@ const char cli_run_usage[] =
     "                     virtio-net on a tap device (repeatable: eth0, eth1, ...)\n"
     "  --rng [ioeventfd=on|off][,irqfd=on|off]\n"
     "                     virtio-rng device fed from the host's getrandom(2)\n"
+    "  --balloon [deflate-on-oom=on][,free-page-reporting=on][,stats=on]\n"
+    "           [,ioeventfd=on|off][,irqfd=on|off]\n"
+    "                     virtio-balloon; its size is set through the API socket\n"
+    "  --api-socket PATH  control socket (JSON lines): status, pause, resume,\n"
+    "                     stats, metrics, balloon, shutdown; see `kvmlab ctl`\n"
     "  --stats            print exit statistics per vCPU at exit\n"
     "  --trace WHAT       exits: one line per VM exit; boot: boot timeline\n"
     "                     (may be repeated or comma-separated)\n"
@@ -162,6 +168,8 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 		if (!r)
 			c->nnets++;
 		return r;
+	} else if (!strcmp(name, "--api-socket")) {
+		c->api_socket = v;
 	} else {
 		return fail(err, errlen, "%s: unknown option", name);
 	}
@@ -170,8 +178,9 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 	return 0;
 }
 
-static const char *const valued_opts[] = {"--kernel", "--initrd", "--cmdline", "--memory", "--cpus",
-					  "--serial", "--trace",  "--disk",    "--net"};
+static const char *const valued_opts[] = {"--kernel", "--initrd",    "--cmdline", "--memory",
+					  "--cpus",   "--serial",    "--trace",	  "--disk",
+					  "--net",    "--api-socket"};
 
 static bool is_valued(const char *name)
 {
@@ -200,6 +209,16 @@ static int parse_run(int argc, char **argv, struct config *c, char *err, size_t 
 			return CLI_RUN_HELP;
 		if (!strcmp(a, "--stats")) {
 			c->stats = true;
+			continue;
+		}
+		if (!strcmp(a, "--balloon") || !strncmp(a, "--balloon=", 10)) {
+			const char *v = a[9] == '=' ? a + 10 : NULL;
+
+			/* like --rng: an optional value */
+			if (!v && i + 1 < argc && strncmp(argv[i + 1], "--", 2))
+				v = argv[++i];
+			if ((r = balloon_opts_parse(v ? v : "", &c->balloon, err, errlen)))
+				return r;
 			continue;
 		}
 		if (!strcmp(a, "--rng") || !strncmp(a, "--rng=", 6)) {
@@ -255,6 +274,7 @@ int cli_parse(int argc, char **argv, struct config *c, char *err, size_t errlen)
 	c->cpus = c->cpu.boot;
 	c->serial = SERIAL_STDIO;
 	c->rng.knobs = (struct virtio_knobs){.ioeventfd = true, .irqfd = true};
+	balloon_opts_default(&c->balloon);
 	if (err && errlen)
 		err[0] = '\0';
 	if (argc < 2)

@@ -11,6 +11,7 @@
 
 #include "mem/mem_opts.h"
 #include "vmm/cpu_opts.h"
+#include "vmm/balloon_opts.h"
 #include "vmm/disk_opts.h"
 #include "vmm/net_opts.h"
 
@@ -50,7 +51,9 @@ struct config {
 	unsigned int ndisks;
 	struct net_opts nets[NET_MAX]; /* --net, in order: eth0, eth1, ... */
 	unsigned int nnets;
-	char **guest_argv; /* words after "--", NULL-terminated, or NULL */
+	struct balloon_opts balloon; /* --balloon */
+	const char *api_socket;	     /* --api-socket PATH, or NULL */
+	char **guest_argv;	     /* words after "--", NULL-terminated, or NULL */
 	int guest_argc;
 };
 

@@ -103,32 +103,10 @@ void vcpu_dump_regs(const struct vcpu *v, FILE *f)
 		s.idt.base, s.idt.limit, s.gdt.base, s.gdt.limit);
 }
 
-pid_t vcpu_tid(const struct vcpu *v, cpu_set_t *cpus)
-{
-	pid_t tid = atomic_load_explicit(&v->tid, memory_order_acquire);
-
-	if (tid && cpus)
-		*cpus = v->cpus;
-	return tid;
-}
-
-void vcpu_print_thread(const struct vcpu *v, FILE *f)
-{
-	char list[256];
-	cpu_set_t cpus;
-	pid_t tid = vcpu_tid(v, &cpus);
-
-	if (!tid)
-		return;
-	cpulist_format(&cpus, list, sizeof(list));
-	fprintf(f, "kvmlab: thread vcpu%u tid=%d cpus=%s\n", v->id, (int)tid, list);
-}
-
 void vcpu_print_stats(const struct vcpu *v, FILE *f)
 {
 	uint64_t total = 0;
 
-	vcpu_print_thread(v, f);
 	for (int k = 0; k < EXIT_KIND_COUNT; k++)
 		total += atomic_load(&v->stats.by_kind[k]);
 	fprintf(f, "kvmlab: vcpu%u exits: total=%" PRIu64, v->id, total);
@@ -190,16 +168,15 @@ static void *vcpu_loop(void *arg)
 	};
 	char why[128];
 
-	/* for --stats and anyone looking for this thread in /proc */
-	if (sched_getaffinity(0, sizeof(v->cpus), &v->cpus))
-		CPU_ZERO(&v->cpus);
-	atomic_store_explicit(&v->tid, gettid(), memory_order_release);
-
 	while (!atomic_load(&vm->stopping)) {
 		struct vm_exit e;
 		uint64_t zero = 0;
 		int r;
 
+		if (atomic_load(&vm->pause_req)) {
+			vm_vcpu_park(vm, v);
+			continue; /* look at stopping again */
+		}
 		if (v->id == 0 && !atomic_load_explicit(&vm->t_first_run_ns, memory_order_relaxed))
 			atomic_compare_exchange_strong(&vm->t_first_run_ns, &zero, clock_ns());
 		r = kvm_run(v->fd);

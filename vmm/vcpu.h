@@ -26,8 +26,6 @@ struct vcpu {
 	bool started;
 	bool affinity_set; /* vcpu_set_affinity was called */
 	cpu_set_t affinity;
-	_Atomic pid_t tid; /* set by the thread when it starts, else 0 */
-	cpu_set_t cpus;	   /* the thread's CPUs as it found them (valid once tid != 0) */
 	struct exit_stats stats;
 };
 
@@ -53,15 +51,6 @@ void vcpu_set_affinity(struct vcpu *v, const cpu_set_t *set);
  * (e.g. -EINVAL for an affinity naming no usable CPU). */
 int vcpu_start(struct vcpu *v);
 
-/* The vCPU thread's TID (gettid), or 0 if it has not started running yet.
- * If cpus is not NULL and the TID is not 0, *cpus gets the CPUs the thread
- * was allowed to run on when it started.  Safe from any thread. */
-pid_t vcpu_tid(const struct vcpu *v, cpu_set_t *cpus);
-
-/* Print "kvmlab: thread vcpuN tid=T cpus=LIST" (nothing if the thread never
- * ran). */
-void vcpu_print_thread(const struct vcpu *v, FILE *f);
-
 /* Make the vCPU leave KVM_RUN and not enter it again (safe from any
  * thread, any number of times). */
 void vcpu_kick(struct vcpu *v);
@@ -69,8 +58,8 @@ void vcpu_kick(struct vcpu *v);
 /* Print general and segment registers of a stopped vCPU to f. */
 void vcpu_dump_regs(const struct vcpu *v, FILE *f);
 
-/* Print the thread line (vcpu_print_thread), then the per-kind exit
- * counters. */
+/* Print the per-kind exit counters (the thread itself is listed with
+ * every other kvmlab thread: vmm/threads.h). */
 void vcpu_print_stats(const struct vcpu *v, FILE *f);
 
 #endif

@@ -23,6 +23,8 @@
 #include "vmm/default_guest.h"
 #include "vmm/guest_cmd.h"
 #include "vmm/pc_irq.h"
+#include "vmm/threads.h"
+#include "vmm/vm_api.h"
 
 uint64_t vm_exits_total(const struct vm *vm)
 {
@@ -78,7 +80,62 @@ void vm_request_stop(struct vm *vm, int status, const char *reason)
 	/* Kick under the lock so vcpu->started is stable (see vm_run). */
 	for (unsigned int i = 0; i < vm->ncpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
+	/* parked vCPUs see stopping and leave */
+	if (vm->pause_ready) {
+		pthread_mutex_lock(&vm->pause_lock);
+		pthread_cond_broadcast(&vm->pause_cond);
+		pthread_mutex_unlock(&vm->pause_lock);
+	}
 	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+bool vm_paused(const struct vm *vm)
+{
+	return atomic_load(&vm->pause_req);
+}
+
+int vm_pause(struct vm *vm)
+{
+	unsigned int started = 0;
+	struct timespec until;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&vm->pause_lock);
+	if (!atomic_exchange(&vm->pause_req, true))
+		for (unsigned int i = 0; i < vm->ncpus; i++)
+			vcpu_kick(&vm->vcpus[i]); /* out of KVM_RUN; the loop parks */
+	for (unsigned int i = 0; i < vm->ncpus; i++)
+		started += vm->vcpus[i].started;
+	while (vm->parked < started && !atomic_load(&vm->stopping) && !r)
+		r = -pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &until);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return r == -ETIMEDOUT ? r : 0;
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->pause_req, false);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_vcpu_park(struct vm *vm, struct vcpu *v)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->pause_cond); /* vm_pause counts us */
+	while (atomic_load(&vm->pause_req) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->parked--;
+	/* The kick that parked us left immediate_exit set.  Clearing it races
+	 * with no stop: vm_request_stop sets stopping before its kick, and the
+	 * run loop tests stopping after this returns, before KVM_RUN. */
+	if (!atomic_load(&vm->stopping))
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 static int open_serial(struct vm *vm, const struct config *cfg, char *err, size_t errlen)
@@ -515,6 +572,11 @@ int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err
 	vm->kvm.sys_fd = vm->kvm.vm_fd = -1;
 	vm->serial_fd = -1;
 	vm->stop_efd = -1;
+	if (pthread_mutex_init(&vm->pause_lock, NULL) || pthread_cond_init(&vm->pause_cond, NULL)) {
+		snprintf(err, errlen, "out of resources");
+		return -ENOMEM;
+	}
+	vm->pause_ready = true;
 	if (pthread_mutex_init(&vm->stop_lock, NULL) || bus_init(&vm->pio, "pio") ||
 	    bus_init(&vm->mmio, "mmio") || boot_marker_init(&vm->marker, t0_ns)) {
 		snprintf(err, errlen, "out of resources");
@@ -585,6 +647,11 @@ int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err
 		if (r)
 			return r;
 	}
+	if (cfg->balloon.enabled) {
+		r = vm_balloon_create(&vm->balloon, vm, &cfg->balloon, err, errlen);
+		if (r)
+			return r;
+	}
 	r = create_vcpus(vm, err, errlen);
 	if (r)
 		return r;
@@ -592,6 +659,12 @@ int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err
 	if (r) {
 		snprintf(err, errlen, "vcpu0 register setup: %s", strerror(-r));
 		return r;
+	}
+	/* last: a socket appears only for a VM that is ready to run */
+	if (cfg->api_socket) {
+		r = vm_api_create(vm, cfg->api_socket, err, errlen);
+		if (r)
+			return r;
 	}
 	return 0;
 }
@@ -674,6 +747,21 @@ static int main_loop(struct vm *vm, int sfd, bool tty)
 	return 0;
 }
 
+/* --stats: every thread of kvmlab with its TID, CPU set and CPU time. */
+static void print_threads(FILE *f)
+{
+	struct thread_info *th = calloc(THREADS_MAX, sizeof(*th));
+	long hz = sysconf(_SC_CLK_TCK);
+	int n = th ? threads_read(NULL, th, THREADS_MAX) : -ENOMEM;
+
+	for (int i = 0; i < n; i++)
+		fprintf(f, "kvmlab: thread %s tid=%d cpus=%s cpu=%.2fs guest=%.2fs\n", th[i].name,
+			(int)th[i].tid, th[i].cpus,
+			(double)(th[i].user_ticks + th[i].sys_ticks - th[i].guest_ticks) / hz,
+			(double)th[i].guest_ticks / hz);
+	free(th);
+}
+
 static void print_boot_timeline(struct vm *vm)
 {
 	uint64_t first = atomic_load(&vm->t_first_run_ns);
@@ -712,12 +800,17 @@ int vm_run(struct vm *vm)
 		r = vm_disk_start(&vm->disks[i]);
 	for (unsigned int i = 0; i < vm->nnets && !r; i++)
 		r = vm_net_start(&vm->nets[i]);
+	if (vm->balloon.present && !r)
+		r = vm_balloon_start(&vm->balloon);
 	pthread_mutex_lock(&vm->stop_lock);
 	for (unsigned int i = 0; i < vm->ncpus && !r; i++)
 		r = vcpu_start(&vm->vcpus[i]);
 	pthread_mutex_unlock(&vm->stop_lock);
+	if (!r)
+		r = vm_api_start(vm);
 	if (r) {
-		fprintf(stderr, "kvmlab: cannot start a vCPU or IO thread: %s\n", strerror(-r));
+		fprintf(stderr, "kvmlab: cannot start a vCPU, IO or API thread: %s\n",
+			strerror(-r));
 		vm_request_stop(vm, 1, NULL);
 	} else {
 		struct termios saved;
@@ -737,15 +830,20 @@ int vm_run(struct vm *vm)
 			tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	}
 	vm_request_stop(vm, 1, NULL); /* no-op if already stopping */
+	/* every thread is still there: list them for --stats */
+	if (vm->cfg->stats)
+		print_threads(stderr);
 	for (unsigned int i = 0; i < vm->ncpus; i++)
 		if (vm->vcpus[i].started)
 			pthread_join(vm->vcpus[i].thread, NULL);
+	vm_api_destroy(vm); /* no client sees a VM being torn down */
 	if (vm->rng.present)
 		iothread_stop(&vm->rng.io);
 	for (unsigned int i = 0; i < vm->ndisks; i++)
 		vm_disk_stop(&vm->disks[i]);
 	for (unsigned int i = 0; i < vm->nnets; i++)
 		vm_net_stop(&vm->nets[i]);
+	vm_balloon_stop(&vm->balloon);
 	close(sfd);
 	if (vm->cfg->trace_boot)
 		print_boot_timeline(vm);
@@ -759,6 +857,8 @@ int vm_run(struct vm *vm)
 			vm_disk_print_stats(&vm->disks[i], stderr);
 		for (unsigned int i = 0; i < vm->nnets; i++)
 			vm_net_print_stats(&vm->nets[i], stderr);
+		if (vm->balloon.present)
+			vm_balloon_print_stats(&vm->balloon, stderr);
 	}
 	return vm->exit_status;
 }
@@ -778,6 +878,7 @@ static void destroy_rng(struct vm_rng *d)
 
 void vm_destroy(struct vm *vm)
 {
+	vm_api_destroy(vm);
 	/* Device threads stop first; unmapping the BARs then unbinds their
 	 * ioeventfds while the devices still exist. */
 	if (vm->rng.io_ready)
@@ -796,6 +897,7 @@ void vm_destroy(struct vm *vm)
 	for (unsigned int i = 0; i < vm->nnets; i++)
 		vm_net_destroy(&vm->nets[i]);
 	vm->nnets = 0;
+	vm_balloon_destroy(&vm->balloon);
 	for (unsigned int i = 0; i < vm->ncpus; i++) {
 		kvm_vcpu_unmap(&vm->kvm, vm->vcpus[i].run);
 		close(vm->vcpus[i].fd);
@@ -819,4 +921,9 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	pthread_mutex_destroy(&vm->stop_lock);
+	if (vm->pause_ready) {
+		pthread_mutex_destroy(&vm->pause_lock);
+		pthread_cond_destroy(&vm->pause_cond);
+		vm->pause_ready = false;
+	}
 }

@@ -26,6 +26,7 @@
 #include "vmm/uart.h"
 #include "vmm/vcpu.h"
 #include "vmm/virtio_host.h"
+#include "vmm/vm_balloon.h"
 #include "vmm/vm_disk.h"
 #include "vmm/vm_net.h"
 #include "virtio/rng.h"
@@ -39,6 +40,8 @@ struct vm_rng {
 	struct iothread io;
 	bool t_ready, host_ready, io_ready;
 };
+
+struct api_server;
 
 struct vm {
 	const struct config *cfg;
@@ -64,6 +67,8 @@ struct vm {
 	unsigned int ndisks;
 	struct vm_net nets[NET_MAX];
 	unsigned int nnets;
+	struct vm_balloon balloon;
+	struct api_server *api; /* --api-socket, or NULL */
 	struct vcpu *vcpus;
 	unsigned int ncpus;
 	FILE *trace; /* --trace exits destination, or NULL */
@@ -78,6 +83,15 @@ struct vm {
 	int exit_status;
 	int stop_efd; /* becomes readable once stopping */
 	atomic_bool reset_requested;
+
+	/* Pause protocol (vm_pause): vCPU threads park on pause_cond while
+	 * pause_req is set; parked counts them.  Lock order: stop_lock, then
+	 * pause_lock. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	atomic_bool pause_req;
+	unsigned int parked;
+	bool pause_ready; /* lock and cond initialised */
 
 	uint64_t t_vm_created_ns;
 	_Atomic uint64_t t_first_run_ns;
@@ -100,6 +114,22 @@ void vm_destroy(struct vm *vm);
 /* Ask every vCPU to stop; the first request sets the exit status.  Safe
  * from any thread.  reason (may be NULL) is printed on stderr. */
 void vm_request_stop(struct vm *vm, int status, const char *reason);
+
+/* Park every running vCPU outside KVM_RUN and return once all are
+ * parked (or the VM is stopping).  Any thread but a vCPU's.  Returns 0 or
+ * -ETIMEDOUT if a vCPU did not park within 10 s (the request stays:
+ * vm_resume undoes it). */
+int vm_pause(struct vm *vm);
+
+/* Let parked vCPUs run again.  Any thread. */
+void vm_resume(struct vm *vm);
+
+/* Whether a pause is in effect. */
+bool vm_paused(const struct vm *vm);
+
+/* vCPU thread v: park while a pause is requested (called by the run loop
+ * before KVM_RUN when pause_req is set). */
+void vm_vcpu_park(struct vm *vm, struct vcpu *v);
 
 /* Sum of exits of all vCPUs so far. */
 uint64_t vm_exits_total(const struct vm *vm);

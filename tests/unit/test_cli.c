@@ -129,6 +129,33 @@ static void test_actions(void **state)
 	assert_int_equal(PARSE("run", "--kernel", "k", "--help"), CLI_RUN_HELP);
 }
 
+static void test_balloon_api(void **state)
+{
+	struct config c;
+	char err[256];
+	(void)state;
+	assert_int_equal(PARSE("run"), CLI_RUN);
+	assert_false(c.balloon.enabled);
+	assert_null(c.api_socket);
+	/* bare --balloon, then the next word as its value, then the = form */
+	assert_int_equal(PARSE("run", "--balloon", "--api-socket", "/tmp/s"), CLI_RUN);
+	assert_true(c.balloon.enabled);
+	assert_false(c.balloon.stats);
+	assert_string_equal(c.api_socket, "/tmp/s");
+	assert_int_equal(PARSE("run", "--balloon", "stats=on,free-page-reporting=on"), CLI_RUN);
+	assert_true(c.balloon.stats && c.balloon.free_page_reporting);
+	assert_false(c.balloon.deflate_on_oom);
+	assert_int_equal(PARSE("run", "--balloon=deflate-on-oom=on", "--api-socket=/x"), CLI_RUN);
+	assert_true(c.balloon.deflate_on_oom);
+	assert_string_equal(c.api_socket, "/x");
+	assert_int_equal(PARSE("run", "--balloon", "stats=maybe"), -EINVAL);
+	assert_non_null(strstr(err, "--balloon: stats='maybe'"));
+	assert_int_equal(PARSE("run", "--api-socket"), -EINVAL);
+	assert_non_null(strstr(err, "--api-socket"));
+	assert_int_equal(PARSE("run", "--api-socket="), -EINVAL);
+	assert_non_null(strstr(err, "--api-socket: empty value"));
+}
+
 static void test_rng(void **state)
 {
 	struct config c;
@@ -240,6 +267,7 @@ int main(void)
 	    cmocka_unit_test(test_sizes),    cmocka_unit_test(test_run_ok),
 	    cmocka_unit_test(test_cpus),     cmocka_unit_test(test_actions),
 	    cmocka_unit_test(test_refusals), cmocka_unit_test(test_rng),
+	    cmocka_unit_test(test_balloon_api),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
