@@ -10,6 +10,20 @@ status=0
 echo "== unit suite" >&2
 meson test -C build --suite unit --print-errorlogs || status=1
 
+# The unit suite again under AddressSanitizer + UndefinedBehaviorSanitizer:
+# a leak, an overflow or UB in any tested path fails the run.
+echo "== unit suite under ASan+UBSan" >&2
+if [ ! -f build-asan/build.ninja ]; then
+	meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+fi
+if ninja -C build-asan >/dev/null; then
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-asan --suite unit --print-errorlogs || status=1
+else
+	echo "test.sh: the sanitizer build failed" >&2
+	status=1
+fi
+
 # Fuzz targets (libFuzzer, ASan+UBSan): a clang build of its own, each target
 # for a bounded time; a crash fails the run.
 echo "== fuzz targets (${FUZZ_SECONDS:-60} s each)" >&2

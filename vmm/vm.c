@@ -69,6 +69,9 @@ void vm_request_stop(struct vm *vm, int status, const char *reason)
 
 	pthread_mutex_lock(&vm->stop_lock);
 	if (!atomic_load(&vm->stopping)) {
+		/* every thread is still there: take the --stats list now */
+		if (vm->threads)
+			vm->nthreads = threads_read(NULL, vm->threads, THREADS_MAX);
 		vm->exit_status = status;
 		if (reason)
 			fprintf(stderr, "kvmlab: %s\n", reason);
@@ -583,6 +586,13 @@ int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err
 		return -ENOMEM;
 	}
 	vm->trace = cfg->trace_exits ? stderr : NULL;
+	if (cfg->stats) {
+		vm->threads = calloc(THREADS_MAX, sizeof(*vm->threads));
+		if (!vm->threads) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	}
 
 	/* Guest RAM and the kernel first: bad files fail before KVM is touched. */
 	r = resolve_guest(vm, cfg, err, errlen);
@@ -747,19 +757,18 @@ static int main_loop(struct vm *vm, int sfd, bool tty)
 	return 0;
 }
 
-/* --stats: every thread of kvmlab with its TID, CPU set and CPU time. */
-static void print_threads(FILE *f)
+/* --stats: every thread of kvmlab with its TID, CPU set and CPU time, as
+ * taken when the stop began. */
+static void print_threads(const struct vm *vm, FILE *f)
 {
-	struct thread_info *th = calloc(THREADS_MAX, sizeof(*th));
+	const struct thread_info *th = vm->threads;
 	long hz = sysconf(_SC_CLK_TCK);
-	int n = th ? threads_read(NULL, th, THREADS_MAX) : -ENOMEM;
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < vm->nthreads; i++)
 		fprintf(f, "kvmlab: thread %s tid=%d cpus=%s cpu=%.2fs guest=%.2fs\n", th[i].name,
 			(int)th[i].tid, th[i].cpus,
 			(double)(th[i].user_ticks + th[i].sys_ticks - th[i].guest_ticks) / hz,
 			(double)th[i].guest_ticks / hz);
-	free(th);
 }
 
 static void print_boot_timeline(struct vm *vm)
@@ -830,9 +839,6 @@ int vm_run(struct vm *vm)
 			tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	}
 	vm_request_stop(vm, 1, NULL); /* no-op if already stopping */
-	/* every thread is still there: list them for --stats */
-	if (vm->cfg->stats)
-		print_threads(stderr);
 	for (unsigned int i = 0; i < vm->ncpus; i++)
 		if (vm->vcpus[i].started)
 			pthread_join(vm->vcpus[i].thread, NULL);
@@ -848,6 +854,7 @@ int vm_run(struct vm *vm)
 	if (vm->cfg->trace_boot)
 		print_boot_timeline(vm);
 	if (vm->cfg->stats) {
+		print_threads(vm, stderr);
 		print_memory_stats(vm, stderr);
 		for (unsigned int i = 0; i < vm->ncpus; i++)
 			vcpu_print_stats(&vm->vcpus[i], stderr);
@@ -921,6 +928,8 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	pthread_mutex_destroy(&vm->stop_lock);
+	free(vm->threads);
+	vm->threads = NULL;
 	if (vm->pause_ready) {
 		pthread_mutex_destroy(&vm->pause_lock);
 		pthread_cond_destroy(&vm->pause_cond);

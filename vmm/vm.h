@@ -23,6 +23,7 @@
 #include "vmm/kvm.h"
 #include "vmm/pci.h"
 #include "vmm/stopwatch.h"
+#include "vmm/threads.h"
 #include "vmm/uart.h"
 #include "vmm/vcpu.h"
 #include "vmm/virtio_host.h"
@@ -69,6 +70,10 @@ struct vm {
 	unsigned int nnets;
 	struct vm_balloon balloon;
 	struct api_server *api; /* --api-socket, or NULL */
+	/* --stats: kvmlab's threads as they were when the stop began (all of
+	 * them still there) */
+	struct thread_info *threads;
+	int nthreads;
 	struct vcpu *vcpus;
 	unsigned int ncpus;
 	FILE *trace; /* --trace exits destination, or NULL */

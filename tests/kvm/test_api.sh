@@ -15,7 +15,7 @@ last_tick() { grep -o '^TICK [0-9]*' "$TMP/vm.out" | tail -n 1 | cut -d' ' -f2; 
 	sh -c 'i=0; while [ $i -lt 1000000 ]; do i=$((i+1)); echo TICK $i; sleep 0.2; done' \
 	>"$TMP/vm.out" 2>"$TMP/vm.err" </dev/null &
 pid=$!
-if ! wait_for "$TMP/vm.out" '^TICK 3$' 180; then
+if ! wait_for "$TMP/vm.out" '^TICK 3[^0-9]' 180; then
 	bad "the guest never started counting"
 	kill "$pid"
 	cat "$TMP/vm.err" >&2
@@ -73,7 +73,7 @@ ctl status >"$TMP/status2.json"
 check "status says paused" 'r["state"]=="paused"' "$TMP/status2.json"
 ctl resume >"$TMP/resume.json"
 check "resume replies running" 'r["ok"] and r["state"]=="running"' "$TMP/resume.json"
-if wait_for "$TMP/vm.out" "^TICK $((t2 + 3))\$" 60; then ok "resumed: counter passed $((t2 + 3))"; else
+if wait_for "$TMP/vm.out" "^TICK $((t2 + 3))[^0-9]" 60; then ok "resumed: counter passed $((t2 + 3))"; else
 	bad "resumed: counter stuck at $(last_tick)"
 fi
 
@@ -114,7 +114,7 @@ PY
 timeout 120 python3 "$TMP/hostile.py" "$SOCK" >"$TMP/hostile.out" 2>&1 || cat "$TMP/hostile.out" >&2
 for w in ERRORS-OK OVERSIZE-OK MANY-OK SILENT-CLOSED; do expect_grep hostile out "^$w"; done
 t3=$(last_tick)
-wait_for "$TMP/vm.out" "^TICK $((t3 + 2))\$" 60 && ok "the guest ran on through it all" ||
+wait_for "$TMP/vm.out" "^TICK $((t3 + 2))[^0-9]" 60 && ok "the guest ran on through it all" ||
 	bad "the guest stopped counting after the hostile clients"
 
 # shutdown: status 0, socket gone

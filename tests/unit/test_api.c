@@ -430,6 +430,12 @@ static void test_oversize(void **state)
 	size_t hl = strlen(head);
 	int fd;
 
+	if (!req || !reply) {
+		free(req);
+		free(reply);
+		fail_msg("out of memory");
+		return;
+	}
 	start(f, &cfg);
 	/* exactly max bytes: served */
 	memcpy(req, head, hl);
