@@ -14,7 +14,8 @@
 # with $STREAMS TCP streams, first sending (guest->host), then receiving,
 # against a `kvmlab-guest net server` in a network namespace on the host
 # side of the tap.  Throughput is the guest tool's figure (bytes moved /
-# wall time).  CPU is utime + stime of all kvmlab threads (/proc/PID/stat)
+# wall time).  CPU is utime + stime - guest_time of all kvmlab threads
+# (/proc/PID/stat: what kvmlab itself burnt, not the guest's own work),
 # sampled when the guest announces each phase, divided by the bytes moved;
 # vhost's kernel threads are not kvmlab's and are not counted, which is
 # the point of vhost but worth keeping in mind.  In the emulated host every
@@ -44,8 +45,9 @@ srv=$!
 hz=$(getconf CLK_TCK)
 if [ -e /dev/kvm ] && ! grep -qw hypervisor /proc/cpuinfo; then where=hardware; else where=virtualized; fi
 
-# kvmlab's CPU ticks so far (all threads), or empty
-ticks() { awk '{print $14 + $15}' /proc/"$1"/stat 2>/dev/null; }
+# kvmlab's CPU ticks so far (all threads) outside the guest: utime + stime
+# minus guest_time (a vCPU thread's time in the guest counts as its utime)
+ticks() { awk '{print $14 + $15 - $43}' /proc/"$1"/stat 2>/dev/null; }
 
 # run NAME QUEUES NETOPTS -> one line per direction and repeat
 run() {
@@ -88,7 +90,7 @@ echo PHASE-end; sleep 2" >"$TMP/out" 2>"$TMP/err" </dev/null &
 				tail -n 5 "$TMP/err" "$TMP/out" >&2
 				continue
 			fi
-			printf "%-20s %-11s %9.1f Mbit/s   kvmlab CPU %7.2f s/GB\n" \
+			printf "%-20s %-11s %9.1f Mbit/s   kvmlab CPU outside the guest %7.2f s/GB\n" \
 				"$name" "$([ $dir = send ] && echo guest-host || echo host-guest)" "$mbps" \
 				"$(echo "scale=4; ($t1 - $t0) / $hz / ($bytes / 1000000000)" | bc)"
 		done
