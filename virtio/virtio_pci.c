@@ -98,7 +98,10 @@ void virtio_pci_queue_broken(struct virtio_pci *t, unsigned int q)
 void virtio_pci_config_changed(struct virtio_pci *t)
 {
 	atomic_fetch_add(&t->config_generation, 1);
-	config_interrupt(t);
+	/* Only a driver that finished setup listens: an INTx raised for
+	 * nobody would stay asserted on a shared line. */
+	if (atomic_load(&t->running))
+		config_interrupt(t);
 }
 
 uint64_t virtio_pci_features(const struct virtio_pci *t)

@@ -182,6 +182,13 @@ static void *vcpu_loop(void *arg)
 		r = kvm_run(v->fd);
 		if (r == -EINTR || r == -EAGAIN) {
 			stat_inc(&v->stats.by_kind[EXIT_INTR]);
+			/* A kick (stop or pause) left immediate_exit set: clear it
+			 * and look at the flags again.  Kickers set their flag
+			 * before immediate_exit, and the seq_cst fence orders this
+			 * store before the loads at the top of the loop, so a kick
+			 * is either seen there or sets immediate_exit again. */
+			__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELAXED);
+			atomic_thread_fence(memory_order_seq_cst);
 			continue;
 		}
 		if (r < 0) {

@@ -103,9 +103,13 @@ int vm_pause(struct vm *vm)
 	struct timespec until;
 	int r = 0;
 
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += 10;
 	pthread_mutex_lock(&vm->pause_lock);
+	if (atomic_load(&vm->stopping)) {
+		pthread_mutex_unlock(&vm->pause_lock);
+		return -ESHUTDOWN;
+	}
 	if (!atomic_exchange(&vm->pause_req, true))
 		for (unsigned int i = 0; i < vm->ncpus; i++)
 			vcpu_kick(&vm->vcpus[i]); /* out of KVM_RUN; the loop parks */
@@ -113,6 +117,12 @@ int vm_pause(struct vm *vm)
 		started += vm->vcpus[i].started;
 	while (vm->parked < started && !atomic_load(&vm->stopping) && !r)
 		r = -pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &until);
+	if (r == -ETIMEDOUT) {
+		/* a vCPU stuck outside KVM_RUN (e.g. blocked writing the
+		 * console): undo, so the VM is not left half paused */
+		atomic_store(&vm->pause_req, false);
+		pthread_cond_broadcast(&vm->pause_cond);
+	}
 	pthread_mutex_unlock(&vm->pause_lock);
 	return r == -ETIMEDOUT ? r : 0;
 }
@@ -127,17 +137,13 @@ void vm_resume(struct vm *vm)
 
 void vm_vcpu_park(struct vm *vm, struct vcpu *v)
 {
+	(void)v; /* the run loop clears immediate_exit after its EINTR */
 	pthread_mutex_lock(&vm->pause_lock);
 	vm->parked++;
 	pthread_cond_broadcast(&vm->pause_cond); /* vm_pause counts us */
 	while (atomic_load(&vm->pause_req) && !atomic_load(&vm->stopping))
 		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
 	vm->parked--;
-	/* The kick that parked us left immediate_exit set.  Clearing it races
-	 * with no stop: vm_request_stop sets stopping before its kick, and the
-	 * run loop tests stopping after this returns, before KVM_RUN. */
-	if (!atomic_load(&vm->stopping))
-		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&vm->pause_lock);
 }
 
@@ -575,10 +581,14 @@ int vm_create(struct vm *vm, const struct config *cfg, uint64_t t0_ns, char *err
 	vm->kvm.sys_fd = vm->kvm.vm_fd = -1;
 	vm->serial_fd = -1;
 	vm->stop_efd = -1;
-	if (pthread_mutex_init(&vm->pause_lock, NULL) || pthread_cond_init(&vm->pause_cond, NULL)) {
+	pthread_condattr_t ca;
+
+	if (pthread_condattr_init(&ca) || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ||
+	    pthread_mutex_init(&vm->pause_lock, NULL) || pthread_cond_init(&vm->pause_cond, &ca)) {
 		snprintf(err, errlen, "out of resources");
 		return -ENOMEM;
 	}
+	pthread_condattr_destroy(&ca);
 	vm->pause_ready = true;
 	if (pthread_mutex_init(&vm->stop_lock, NULL) || bus_init(&vm->pio, "pio") ||
 	    bus_init(&vm->mmio, "mmio") || boot_marker_init(&vm->marker, t0_ns)) {
@@ -839,10 +849,12 @@ int vm_run(struct vm *vm)
 			tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	}
 	vm_request_stop(vm, 1, NULL); /* no-op if already stopping */
+	/* first: no API handler may kick a vCPU thread once it is joined (a
+	 * handler waiting in vm_pause returns: stopping is set) */
+	vm_api_destroy(vm);
 	for (unsigned int i = 0; i < vm->ncpus; i++)
 		if (vm->vcpus[i].started)
 			pthread_join(vm->vcpus[i].thread, NULL);
-	vm_api_destroy(vm); /* no client sees a VM being torn down */
 	if (vm->rng.present)
 		iothread_stop(&vm->rng.io);
 	for (unsigned int i = 0; i < vm->ndisks; i++)

@@ -121,9 +121,9 @@ void vm_destroy(struct vm *vm);
 void vm_request_stop(struct vm *vm, int status, const char *reason);
 
 /* Park every running vCPU outside KVM_RUN and return once all are
- * parked (or the VM is stopping).  Any thread but a vCPU's.  Returns 0 or
- * -ETIMEDOUT if a vCPU did not park within 10 s (the request stays:
- * vm_resume undoes it). */
+ * parked (or the VM is stopping).  Any thread but a vCPU's.  Returns 0,
+ * -ESHUTDOWN if the VM is already stopping, or -ETIMEDOUT if a vCPU did not
+ * park within 10 s (the pause is then undone: the VM runs on). */
 int vm_pause(struct vm *vm);
 
 /* Let parked vCPUs run again.  Any thread. */

@@ -104,10 +104,12 @@ static void walk_threads(struct walk *w, const struct thread_info *th, int nth)
 	double hz = (double)sysconf(_SC_CLK_TCK);
 
 	for (int t = 0; t < nth; t++) {
-		struct vm_metric_label l = {"thread", th[t].name};
+		char tid[16];
+		/* names repeat (vhost and io_uring workers): the TID tells apart */
+		struct vm_metric_label l[2] = {{"thread", th[t].name}, {"tid", tid}};
 
-		begin(w, "thread", &l, 1);
-		gauge(w, "tid", "kernel thread id", (uint64_t)th[t].tid);
+		snprintf(tid, sizeof(tid), "%d", (int)th[t].tid);
+		begin(w, "thread", l, 2);
 		w->s->text(w->ctx, "cpus", th[t].cpus);
 		w->s->num(w->ctx, "cpu_seconds", NULL, VM_METRIC_COUNTER,
 			  "user + system CPU time of the thread",

@@ -882,6 +882,26 @@ static void test_intx(void **state)
 	assert_int_equal(fv_used_idx(&e->fv), 1);
 	assert_int_equal(e->h.intx_level, 0);
 	assert_int_equal(mr(e, e->caps.isr_off, 1), VPCI_ISR_QUEUE);
+
+	/* a configuration change with no driver running (after a reset):
+	 * the generation moves, but no interrupt is raised for nobody */
+	cfg_wr(e, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	fvp_set_status(&e->drv, 0);
+	{
+		uint8_t gen = atomic_load(&e->t.config_generation);
+
+		virtio_pci_config_changed(&e->t);
+		assert_int_equal(atomic_load(&e->t.config_generation), (uint8_t)(gen + 1));
+	}
+	assert_int_equal(e->h.intx_level, 0);
+	assert_int_equal(mr(e, e->caps.isr_off, 1), 0);
+	/* with the driver running it interrupts (ISR bit 1) */
+	assert_int_equal(negotiate(e, F_VERSION_1), S_ACK | S_DRV | S_FOK);
+	setup_queue(e, VPCI_NO_VECTOR);
+	fvp_set_status(&e->drv, S_ACK | S_DRV | S_FOK | S_DOK);
+	virtio_pci_config_changed(&e->t);
+	assert_int_equal(e->h.intx_level, 1);
+	assert_int_equal(mr(e, e->caps.isr_off, 1), VIRTIO_PCI_ISR_CONFIG);
 }
 
 /* MSI-X on and the queue without a vector: no interrupt at all. */
