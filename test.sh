@@ -26,19 +26,19 @@ fi
 
 # Fuzz targets (libFuzzer, ASan+UBSan): a clang build of its own, each target
 # for a bounded time; a crash fails the run.
-echo "== fuzz targets (${FUZZ_SECONDS:-60} s each)" >&2
+echo "== fuzz targets (${FUZZ_SECONDS:-30} s each)" >&2
 if [ ! -f build-fuzz/build.ninja ]; then
 	CC=clang meson setup build-fuzz >/dev/null
 fi
 if ninja -C build-fuzz >/dev/null; then
-	tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-60}" || status=1
+	tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-30}" || status=1
 else
 	echo "test.sh: the clang fuzz build failed" >&2
 	status=1
 fi
 
 echo "== kvm suite (through tests/nested/run)" >&2
-tests/nested/run --timeout 2400 --memory 6G --hugepages 300 --hugepages-1g 1 --numa-nodes 2 -- \
+tests/nested/run --timeout 2400 --cpus 2 --memory 6G --hugepages 300 --hugepages-1g 1 --numa-nodes 2 -- \
 	meson test -C build --suite kvm --no-rebuild --print-errorlogs --num-processes 1 ||
 	status=1
 
