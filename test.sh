@@ -38,8 +38,12 @@ else
 fi
 
 echo "== kvm suite (through tests/nested/run)" >&2
-tests/nested/run --timeout 2400 --cpus 2 --memory 6G --hugepages 300 --hugepages-1g 1 --numa-nodes 2 -- \
+tests/nested/run --timeout 2400 --memory 6G --hugepages 300 --hugepages-1g 1 --numa-nodes 2 -- \
 	meson test -C build --suite kvm --no-rebuild --print-errorlogs --num-processes 1 ||
+	status=1
+echo "== kvm-smp suite (an emulated host with 2 CPUs: vCPU pinning, topology)" >&2
+tests/nested/run --timeout 900 --cpus 2 --memory 3G -- \
+	meson test -C build --suite kvm-smp --no-rebuild --print-errorlogs --num-processes 1 ||
 	status=1
 
 if [ "$status" -ne 0 ]; then
