@@ -1,7 +1,9 @@
 #!/bin/bash
-# Quick start, step 2: the whole test suite.  Unit tests run here; the kvm
-# suite runs in ONE emulated host through tests/nested/run (or directly where
-# /dev/kvm works).  Never skipped: if KVM cannot be had, this fails.
+# Quick start, step 2: the whole test suite.  Unit tests (plain and under
+# ASan+UBSan) and fuzz targets run here; the kvm suite runs in one emulated
+# host through tests/nested/run, and the vCPU-placement test (suite
+# kvm-smp) in a second one with 2 CPUs (or directly where /dev/kvm works).
+# Never skipped: if KVM cannot be had, this fails.
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh
