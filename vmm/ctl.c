@@ -2,12 +2,12 @@
 #include "vmm/ctl.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vmm/api.h"
+#include "vmm/optparse.h"
 
 const char ctl_usage[] =
     "usage: kvmlab ctl PATH COMMAND [KEY=VALUE ...] [--raw]\n"
@@ -21,21 +21,6 @@ const char ctl_usage[] =
     "\n"
     "Exit status: 0 if the reply has \"ok\":true, 1 if \"ok\":false, 2 for a\n"
     "usage error or when the socket cannot be reached or gives no valid reply.\n";
-
-static int ctl_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int ctl_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 static bool is_digit(char c)
 {
@@ -77,21 +62,21 @@ int ctl_build_request(const char *command, char *const *args, int nargs, struct 
 		      char *err, size_t errlen)
 {
 	if (!command || !command[0])
-		return ctl_fail(err, errlen, "no command");
+		return opt_fail(err, errlen, "no command");
 	for (int i = 0; i < nargs; i++) {
 		const char *eq = strchr(args[i], '=');
 		size_t klen = eq ? (size_t)(eq - args[i]) : 0;
 
 		if (!eq)
-			return ctl_fail(err, errlen, "'%s': expected KEY=VALUE", args[i]);
+			return opt_fail(err, errlen, "'%s': expected KEY=VALUE", args[i]);
 		if (!klen)
-			return ctl_fail(err, errlen, "'%s': empty KEY", args[i]);
+			return opt_fail(err, errlen, "'%s': empty KEY", args[i]);
 		if (klen == 3 && !strncmp(args[i], "cmd", 3))
-			return ctl_fail(err, errlen, "'%s': the command is set by COMMAND",
+			return opt_fail(err, errlen, "'%s': the command is set by COMMAND",
 					args[i]);
 		for (int j = 0; j < i; j++)
 			if (!strncmp(args[j], args[i], klen) && args[j][klen] == '=')
-				return ctl_fail(err, errlen, "'%.*s' given twice", (int)klen,
+				return opt_fail(err, errlen, "'%.*s' given twice", (int)klen,
 						args[i]);
 	}
 	jw_begin_object(w);
@@ -104,7 +89,7 @@ int ctl_build_request(const char *command, char *const *args, int nargs, struct 
 	}
 	jw_end_object(w);
 	if (jw_error(w))
-		return ctl_fail(err, errlen, "cannot build the request: %s",
+		return opt_fail(err, errlen, "cannot build the request: %s",
 				strerror(-jw_error(w)));
 	return 0;
 }

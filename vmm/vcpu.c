@@ -174,7 +174,7 @@ static void *vcpu_loop(void *arg)
 		int r;
 
 		if (atomic_load(&vm->pause_req)) {
-			vm_vcpu_park(vm, v);
+			vm_vcpu_park(vm);
 			continue; /* look at stopping again */
 		}
 		if (v->id == 0 && !atomic_load_explicit(&vm->t_first_run_ns, memory_order_relaxed))

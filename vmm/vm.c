@@ -135,9 +135,9 @@ void vm_resume(struct vm *vm)
 	pthread_mutex_unlock(&vm->pause_lock);
 }
 
-void vm_vcpu_park(struct vm *vm, struct vcpu *v)
+void vm_vcpu_park(struct vm *vm)
 {
-	(void)v; /* the run loop clears immediate_exit after its EINTR */
+	/* the run loop clears immediate_exit after its EINTR */
 	pthread_mutex_lock(&vm->pause_lock);
 	vm->parked++;
 	pthread_cond_broadcast(&vm->pause_cond); /* vm_pause counts us */

@@ -132,9 +132,9 @@ void vm_resume(struct vm *vm);
 /* Whether a pause is in effect. */
 bool vm_paused(const struct vm *vm);
 
-/* vCPU thread v: park while a pause is requested (called by the run loop
- * before KVM_RUN when pause_req is set). */
-void vm_vcpu_park(struct vm *vm, struct vcpu *v);
+/* On a vCPU thread: park while a pause is requested (called by the run
+ * loop before KVM_RUN when pause_req is set). */
+void vm_vcpu_park(struct vm *vm);
 
 /* Sum of exits of all vCPUs so far. */
 uint64_t vm_exits_total(const struct vm *vm);
