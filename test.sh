@@ -28,12 +28,12 @@ fi
 
 # Fuzz targets (libFuzzer, ASan+UBSan): a clang build of its own, each target
 # for a bounded time; a crash fails the run.
-echo "== fuzz targets (${FUZZ_SECONDS:-30} s each)" >&2
+echo "== fuzz targets (${FUZZ_SECONDS:-20} s each)" >&2
 if [ ! -f build-fuzz/build.ninja ]; then
 	CC=clang meson setup build-fuzz >/dev/null
 fi
 if ninja -C build-fuzz >/dev/null; then
-	tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-30}" || status=1
+	tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-20}" || status=1
 else
 	echo "test.sh: the clang fuzz build failed" >&2
 	status=1
@@ -44,9 +44,19 @@ tests/nested/run --timeout 2400 --memory 6G --hugepages 300 --hugepages-1g 1 --n
 	meson test -C build --suite kvm --no-rebuild --print-errorlogs --num-processes 1 ||
 	status=1
 echo "== kvm-smp suite (an emulated host with 2 CPUs: vCPU pinning, topology)" >&2
-tests/nested/run --timeout 900 --cpus 2 --memory 3G -- \
-	meson test -C build --suite kvm-smp --no-rebuild --print-errorlogs --num-processes 1 ||
-	status=1
+# A 2-CPU emulated host has been seen to freeze now and then (TCG); the
+# runner's watchdog stops a frozen one with status 123, and then this short
+# suite gets one more try in a fresh host. Any other failure counts at once.
+smp=0
+for try in 1 2; do
+	smp=0
+	tests/nested/run --timeout 900 --cpus 2 --memory 3G -- \
+		meson test -C build --suite kvm-smp --no-rebuild --print-errorlogs --num-processes 1 ||
+		smp=$?
+	[ "$smp" -eq 123 ] && [ "$try" -eq 1 ] && { echo "test.sh: emulator hang; kvm-smp once more" >&2; continue; }
+	break
+done
+[ "$smp" -eq 0 ] || status=1
 
 if [ "$status" -ne 0 ]; then
 	echo "test.sh: FAILED" >&2
