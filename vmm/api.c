@@ -650,6 +650,11 @@ static void *api_loop(void *arg)
 
 	pthread_setname_np(pthread_self(), "api");
 	atomic_store(&s->tid, (int)gettid());
+	s->start_err = seccomp_apply(SECCOMP_KIND_MAIN, s->cfg.seccomp);
+	/* sem_post orders start_err before api_start reads it */
+	sem_post(&s->up);
+	if (s->start_err)
+		return NULL;
 	for (;;) {
 		int n = epoll_wait(s->epfd, ev, API_BATCH, next_timeout(s, clock_ns()));
 		uint64_t now = clock_ns();
@@ -788,9 +793,20 @@ int api_start(struct api_server *s)
 		return -EINVAL;
 	/* signals are the main thread's business */
 	sigfillset(&all);
+	if (sem_init(&s->up, 0, 0) < 0)
+		return -errno;
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	e = pthread_create(&s->thread, NULL, api_loop, s);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!e) {
+		while (sem_wait(&s->up) < 0 && errno == EINTR)
+			;
+		if (s->start_err) {
+			pthread_join(s->thread, NULL);
+			e = -s->start_err;
+		}
+	}
+	sem_destroy(&s->up);
 	if (e)
 		return -e;
 	s->started = true;

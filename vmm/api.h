@@ -23,6 +23,7 @@
 #define KVMLAB_VMM_API_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,6 +31,7 @@
 #include <sys/types.h>
 
 #include "vmm/json.h"
+#include "vmm/seccomp.h"
 
 #define API_DEFAULT_MAX_CLIENTS 16
 #define API_DEFAULT_IDLE_MS	10000
@@ -69,6 +71,9 @@ struct api_config {
 	unsigned int idle_timeout_ms; /* 0: API_DEFAULT_IDLE_MS */
 	size_t max_request;	      /* 0: API_DEFAULT_MAX_REQUEST */
 	size_t max_output;	      /* 0: API_DEFAULT_MAX_OUTPUT */
+	/* seccomp_apply(SECCOMP_KIND_MAIN, seccomp) runs first on the api
+	 * thread (0: SECCOMP_MODE_OFF) */
+	enum seccomp_mode seccomp;
 };
 
 /* Counters, readable from any thread. */
@@ -107,6 +112,8 @@ struct api_server {
 	atomic_bool stop_requested; /* a handler returned API_STOP */
 	atomic_bool finished;	    /* the thread has closed everything (after API_STOP) */
 	_Atomic int tid;	    /* kernel thread id of the api thread */
+	sem_t up;		    /* posted once the thread's filter is in */
+	int start_err;		    /* its seccomp_apply result */
 	struct api_stats stats;
 };
 
@@ -121,8 +128,9 @@ struct api_server {
  * failure nothing is left open or created. */
 int api_init(struct api_server *s, const struct api_config *cfg, char *err, size_t errlen);
 
-/* Start the "api" thread (all signals blocked in it).  0 or a negative
- * errno. */
+/* Start the "api" thread (all signals but SIGSYS blocked in it) and wait
+ * until it installed its seccomp filter (cfg.seccomp).  0 or a negative
+ * errno (the filter's error: the thread is then joined). */
 int api_start(struct api_server *s);
 
 /* Stop the thread if it runs (pending replies are not waited for), close

@@ -47,6 +47,9 @@ const char cli_run_usage[] =
     "                     virtio-balloon; its size is set through the API socket\n"
     "  --api-socket PATH  control socket (JSON lines): status, pause, resume,\n"
     "                     stats, metrics, balloon, shutdown; see `kvmlab ctl`\n"
+    "  --seccomp MODE     on (default): a system call outside the thread's\n"
+    "                     allow-list stops kvmlab with one line naming it;\n"
+    "                     log: allowed and logged by the kernel; off\n"
     "  --stats            print exit statistics per vCPU at exit\n"
     "  --trace WHAT       exits: one line per VM exit; boot: boot timeline\n"
     "                     (may be repeated or comma-separated)\n"
@@ -92,6 +95,7 @@ static int parse_serial(struct config *c, const char *v, char *err, size_t errle
 {
 	if (!strcmp(v, "stdio")) {
 		c->serial = SERIAL_STDIO;
+	c->seccomp = SECCOMP_MODE_ON;
 	} else if (!strcmp(v, "off")) {
 		c->serial = SERIAL_OFF;
 	} else if (!strncmp(v, "file=", 5) && v[5]) {
@@ -170,6 +174,10 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 		return r;
 	} else if (!strcmp(name, "--api-socket")) {
 		c->api_socket = v;
+	} else if (!strcmp(name, "--seccomp")) {
+		if (seccomp_mode_parse(v, &c->seccomp))
+			return fail(err, errlen, "--seccomp: unknown value '%s' (use on, off or log)",
+				    v);
 	} else {
 		return fail(err, errlen, "%s: unknown option", name);
 	}
@@ -180,7 +188,7 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 
 static const char *const valued_opts[] = {"--kernel", "--initrd",    "--cmdline", "--memory",
 					  "--cpus",   "--serial",    "--trace",	  "--disk",
-					  "--net",    "--api-socket"};
+					  "--net",    "--api-socket", "--seccomp"};
 
 static bool is_valued(const char *name)
 {

@@ -14,6 +14,7 @@
 #include "vmm/balloon_opts.h"
 #include "vmm/disk_opts.h"
 #include "vmm/net_opts.h"
+#include "vmm/seccomp.h"
 
 #define CLI_MAX_CPUS	CPU_OPTS_MAX_VCPUS
 #define CLI_DEFAULT_MEM (512ull << 20)
@@ -53,6 +54,7 @@ struct config {
 	unsigned int nnets;
 	struct balloon_opts balloon; /* --balloon */
 	const char *api_socket;	     /* --api-socket PATH, or NULL */
+	enum seccomp_mode seccomp;   /* --seccomp on|off|log (default on) */
 	char **guest_argv;	     /* words after "--", NULL-terminated, or NULL */
 	int guest_argc;
 };

@@ -18,6 +18,7 @@ int iothread_init(struct iothread *t, const char *name)
 
 	memset(t, 0, sizeof(*t));
 	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->seccomp = SECCOMP_MODE_OFF;
 	t->stop_efd = -1;
 	t->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (t->epfd < 0)
@@ -54,6 +55,11 @@ static void *loop(void *arg)
 	/* named before the first handler runs */
 	pthread_setname_np(pthread_self(), t->name);
 	atomic_store(&t->tid, (int)gettid());
+	t->start_err = seccomp_apply(SECCOMP_KIND_IO, t->seccomp);
+	/* sem_post orders start_err before iothread_start reads it */
+	sem_post(&t->up);
+	if (t->start_err)
+		return NULL;
 	for (;;) {
 		int n = epoll_wait(t->epfd, ev, IOTHREAD_BATCH, -1);
 
@@ -73,6 +79,11 @@ static void *loop(void *arg)
 		}
 	}
 	return NULL;
+}
+
+void iothread_set_seccomp(struct iothread *t, enum seccomp_mode m)
+{
+	t->seccomp = m;
 }
 
 void iothread_set_affinity(struct iothread *t, const cpu_set_t *set)
@@ -101,10 +112,23 @@ int iothread_start(struct iothread *t)
 	/* The thread inherits a fully blocked mask: signals are the main
 	 * thread's business. */
 	sigfillset(&all);
+	if (sem_init(&t->up, 0, 0) < 0) {
+		pthread_attr_destroy(&attr);
+		return -errno;
+	}
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	e = pthread_create(&t->thread, &attr, loop, t);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
+	if (!e) {
+		while (sem_wait(&t->up) < 0 && errno == EINTR)
+			;
+		if (t->start_err) {
+			pthread_join(t->thread, NULL);
+			e = -t->start_err;
+		}
+	}
+	sem_destroy(&t->up);
 	if (e)
 		return -e;
 	t->started = true;

@@ -12,7 +12,10 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <semaphore.h>
 #include <stdint.h>
+
+#include "vmm/seccomp.h"
 
 struct iothread_handler {
 	/* fd became ready with the epoll events in `events`. */
@@ -30,7 +33,10 @@ struct iothread {
 	_Atomic uint64_t handlers; /* handler calls */
 	_Atomic int tid;	   /* kernel thread id once running */
 	bool affinity_set;
-	cpu_set_t affinity; /* applied before the thread runs */
+	cpu_set_t affinity;	   /* applied before the thread runs */
+	enum seccomp_mode seccomp; /* installed by the thread before its loop */
+	sem_t up;		   /* posted once the filter is in (or failed) */
+	int start_err;		   /* the thread's seccomp_apply result */
 };
 
 /* Create the epoll instance and the stop eventfd; name is truncated to 15
@@ -47,8 +53,14 @@ int iothread_del(struct iothread *t, int fd);
 /* Pin the thread to set when it starts (call before iothread_start). */
 void iothread_set_affinity(struct iothread *t, const cpu_set_t *set);
 
-/* Start the thread (signals blocked in it, pinned if asked).  Returns 0 or
- * a negative errno (EINVAL: the CPU set has no CPU this process may use). */
+/* Use seccomp mode m (default SECCOMP_MODE_OFF) for the thread: it installs
+ * the IO-thread allow-list on itself before its first epoll_wait. */
+void iothread_set_seccomp(struct iothread *t, enum seccomp_mode m);
+
+/* Start the thread (signals but SIGSYS blocked in it, pinned if asked) and
+ * wait until its seccomp filter is in.  Returns 0 or a negative errno
+ * (EINVAL: the CPU set has no CPU this process may use; the filter's
+ * error, the thread then joined). */
 int iothread_start(struct iothread *t);
 
 /* Ask the loop to end and join it.  No-op if never started. */

@@ -26,6 +26,28 @@ struct thread_info {
  * (>= 0) or a negative errno if the directory cannot be read. */
 int threads_read(const char *task_dir, struct thread_info *out, size_t max);
 
+/* The threads of this process held open: each one's stat and status file,
+ * opened once, so a later snapshot needs only pread (no open: the calling
+ * thread may be under a seccomp list without openat). */
+struct threads_watch {
+	size_t n;
+	pid_t tid[THREADS_MAX];
+	int stat_fd[THREADS_MAX];
+	int status_fd[THREADS_MAX];
+};
+
+/* Open the stat and status file of every thread now in task_dir (NULL:
+ * /proc/self/task).  Returns the count or a negative errno (then nothing
+ * is held open). */
+int threads_watch_open(struct threads_watch *w, const char *task_dir);
+
+/* Snapshot of the watched threads still alive, sorted by TID, into out
+ * (room for max).  Returns the count. */
+int threads_watch_read(const struct threads_watch *w, struct thread_info *out, size_t max);
+
+/* Close every file; w->n becomes 0.  Idempotent. */
+void threads_watch_close(struct threads_watch *w);
+
 /* Parse one /proc/.../stat line into t's name and ticks.  Returns 0 or
  * -EINVAL for a malformed line. */
 int threads_parse_stat(const char *line, struct thread_info *t);

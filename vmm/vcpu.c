@@ -167,7 +167,14 @@ static void *vcpu_loop(void *arg)
 	    .trace = vm->trace,
 	};
 	char why[128];
+	int sr = seccomp_apply(SECCOMP_KIND_VCPU, vm->cfg->seccomp);
 
+	if (sr) {
+		snprintf(why, sizeof(why), "vcpu%u: --seccomp: cannot install the filter: %s",
+			 v->id, strerror(-sr));
+		vm_request_stop(vm, 1, why);
+		return NULL;
+	}
 	while (!atomic_load(&vm->stopping)) {
 		struct vm_exit e;
 		uint64_t zero = 0;

@@ -70,8 +70,8 @@ void vm_request_stop(struct vm *vm, int status, const char *reason)
 	pthread_mutex_lock(&vm->stop_lock);
 	if (!atomic_load(&vm->stopping)) {
 		/* every thread is still there: take the --stats list now */
-		if (vm->threads)
-			vm->nthreads = threads_read(NULL, vm->threads, THREADS_MAX);
+		if (vm->threads && vm->watch && vm->watch->n)
+			vm->nthreads = threads_watch_read(vm->watch, vm->threads, THREADS_MAX);
 		vm->exit_status = status;
 		if (reason)
 			fprintf(stderr, "kvmlab: %s\n", reason);
@@ -793,6 +793,42 @@ static void print_boot_timeline(struct vm *vm)
 	boot_marker_print(&vm->marker, stderr);
 }
 
+/* Every IO thread gets the --seccomp mode; each installs its filter as it
+ * starts. */
+static void set_io_seccomp(struct vm *vm)
+{
+	enum seccomp_mode m = vm->cfg->seccomp;
+
+	if (vm->rng.present)
+		iothread_set_seccomp(&vm->rng.io, m);
+	for (unsigned int i = 0; i < vm->ndisks; i++)
+		for (unsigned int j = 0; j < vm->disks[i].nthreads; j++)
+			iothread_set_seccomp(&vm->disks[i].threads[j].io, m);
+	for (unsigned int i = 0; i < vm->nnets; i++)
+		for (unsigned int j = 0; j < vm->nets[i].nthreads; j++)
+			iothread_set_seccomp(&vm->nets[i].threads[j], m);
+	if (vm->balloon.present)
+		iothread_set_seccomp(&vm->balloon.io, m);
+}
+
+/* --stats: open every thread's /proc files now that all run.  A stop that
+ * began before (a guest that failed at once) gets its list here, from
+ * whichever threads are still there. */
+static void watch_threads(struct vm *vm)
+{
+	struct threads_watch *w = calloc(1, sizeof(*w));
+
+	if (!w || threads_watch_open(w, NULL) < 0) {
+		free(w);
+		return; /* --stats then lists no threads */
+	}
+	pthread_mutex_lock(&vm->stop_lock);
+	vm->watch = w;
+	if (atomic_load(&vm->stopping))
+		vm->nthreads = threads_watch_read(w, vm->threads, THREADS_MAX);
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
 int vm_run(struct vm *vm)
 {
 	sigset_t set;
@@ -805,7 +841,7 @@ int vm_run(struct vm *vm)
 	/* vCPU threads inherit this mask, so these signals reach the signalfd. */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0 || vcpu_install_kick_handler() < 0) {
+	if (sfd < 0 || vcpu_install_kick_handler() < 0 || seccomp_install_handler() < 0) {
 		fprintf(stderr, "kvmlab: signal setup: %s\n", strerror(errno));
 		if (sfd >= 0)
 			close(sfd);
@@ -813,6 +849,7 @@ int vm_run(struct vm *vm)
 	}
 
 	/* IO threads first: a kick may come with the first instruction. */
+	set_io_seccomp(vm);
 	if (vm->rng.present)
 		r = iothread_start(&vm->rng.io);
 	for (unsigned int i = 0; i < vm->ndisks && !r; i++)
@@ -827,6 +864,13 @@ int vm_run(struct vm *vm)
 	pthread_mutex_unlock(&vm->stop_lock);
 	if (!r)
 		r = vm_api_start(vm);
+	if (!r && vm->threads)
+		watch_threads(vm);
+	/* last: every other thread is running (and filtered by its own list);
+	 * from here on the main thread only serves and tears down */
+	if (!r && (r = seccomp_apply(SECCOMP_KIND_MAIN, vm->cfg->seccomp)))
+		fprintf(stderr, "kvmlab: --seccomp: cannot install the filter: %s\n",
+			strerror(-r));
 	if (r) {
 		fprintf(stderr, "kvmlab: cannot start a vCPU, IO or API thread: %s\n",
 			strerror(-r));
@@ -942,6 +986,10 @@ void vm_destroy(struct vm *vm)
 	pthread_mutex_destroy(&vm->stop_lock);
 	free(vm->threads);
 	vm->threads = NULL;
+	if (vm->watch)
+		threads_watch_close(vm->watch);
+	free(vm->watch);
+	vm->watch = NULL;
 	if (vm->pause_ready) {
 		pthread_mutex_destroy(&vm->pause_lock);
 		pthread_cond_destroy(&vm->pause_cond);

@@ -74,6 +74,10 @@ struct vm {
 	 * them still there) */
 	struct thread_info *threads;
 	int nthreads;
+	/* every thread's /proc files, opened by main once all run, so the
+	 * thread that begins the stop (any kind, under its seccomp list)
+	 * takes the list with pread alone */
+	struct threads_watch *watch;
 	struct vcpu *vcpus;
 	unsigned int ncpus;
 	FILE *trace; /* --trace exits destination, or NULL */

@@ -177,6 +177,7 @@ int vm_api_create(struct vm *vm, const char *path, char *err, size_t errlen)
 	    .ncommands = sizeof(commands) / sizeof(commands[0]),
 	    .opaque = vm,
 	    .on_stop = on_stop,
+	    .seccomp = vm->cfg->seccomp,
 	};
 	char why[256];
 	int r;

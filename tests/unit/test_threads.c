@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,12 +105,56 @@ static void test_self(void **state)
 	assert_int_equal(found, 1);
 }
 
+static void *named_sleeper(void *arg)
+{
+	int *go = arg;
+
+	pthread_setname_np(pthread_self(), "watched-0");
+	while (!__atomic_load_n(go, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	return NULL;
+}
+
+/* The watch reads live values through files opened before: a rename after
+ * opening shows, a thread that has exited drops out, and the fake tree's
+ * files are read as they are at read time. */
+static void test_watch(void **state)
+{
+	static struct threads_watch w;
+	struct thread_info t[64];
+	pthread_t th;
+	int go = 0, n, found = 0;
+
+	(void)state;
+	assert_int_equal(pthread_create(&th, NULL, named_sleeper, &go), 0);
+	usleep(20000);
+	assert_true(threads_watch_open(&w, NULL) >= 2);
+	pthread_setname_np(pthread_self(), "renamed-main");
+	n = threads_watch_read(&w, t, 64);
+	for (int i = 0; i < n; i++) {
+		found += !strcmp(t[i].name, "renamed-main") && t[i].tid == getpid();
+		found += !strcmp(t[i].name, "watched-0") * 10;
+		assert_string_not_equal(t[i].cpus, "?");
+	}
+	assert_int_equal(found, 11);
+	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	n = threads_watch_read(&w, t, 64);
+	for (int i = 0; i < n; i++)
+		assert_string_not_equal(t[i].name, "watched-0");
+	threads_watch_close(&w);
+	assert_int_equal(w.n, 0);
+	threads_watch_close(&w);
+	assert_int_equal(threads_watch_open(&w, "/nonexistent-kvmlab"), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_fake_tree),
 	    cmocka_unit_test(test_self),
+	    cmocka_unit_test(test_watch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
