@@ -1,9 +1,8 @@
 #!/bin/bash
 # Quick start, step 2: the whole test suite.  Unit tests (plain and under
-# ASan+UBSan) and fuzz targets run here; the kvm suite runs in two
-# emulated hosts side by side through tests/nested/run, and the
-# vCPU-placement test (suite kvm-smp) in a third one with 2 CPUs (or
-# directly where /dev/kvm works).
+# ASan+UBSan) and fuzz targets run here; the kvm suite runs in one emulated
+# host through tests/nested/run, and the vCPU-placement test (suite
+# kvm-smp) in a second one with 2 CPUs (or directly where /dev/kvm works).
 # Never skipped: if KVM cannot be had, this fails.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -40,30 +39,10 @@ else
 	status=1
 fi
 
-# The kvm suite in two halves (kvm-a, kvm-b in tests/kvm/meson.build,
-# balanced by measured duration), each in its own 1-CPU emulated host, side
-# by side: one emulator per core.  Each half's output is collected and
-# printed whole when both are done, so the two do not interleave.
-echo "== kvm suite: halves kvm-a and kvm-b in two emulated hosts (through tests/nested/run)" >&2
-kvm_half() {
-	tests/nested/run --timeout 1800 --memory 6G --hugepages 300 --hugepages-1g 1 --numa-nodes 2 -- \
-		meson test -C build --suite "$1" --no-rebuild --print-errorlogs --num-processes 1 \
-		--logbase "testlog-$1"
-}
-out_a=$(mktemp) out_b=$(mktemp)
-kvm_half kvm-a >"$out_a" 2>&1 &
-pid_a=$!
-kvm_half kvm-b >"$out_b" 2>&1 &
-pid_b=$!
-rc_a=0 rc_b=0
-wait "$pid_a" || rc_a=$?
-wait "$pid_b" || rc_b=$?
-echo "-- kvm-a (status $rc_a)" >&2
-cat "$out_a"
-echo "-- kvm-b (status $rc_b)" >&2
-cat "$out_b"
-rm -f "$out_a" "$out_b"
-[ "$rc_a" -eq 0 ] && [ "$rc_b" -eq 0 ] || status=1
+echo "== kvm suite (through tests/nested/run)" >&2
+tests/nested/run --timeout 2400 --memory 6G --hugepages 300 --hugepages-1g 1 --numa-nodes 2 -- \
+	meson test -C build --suite kvm --no-rebuild --print-errorlogs --num-processes 1 ||
+	status=1
 echo "== kvm-smp suite (an emulated host with 2 CPUs: vCPU pinning, topology)" >&2
 # A 2-CPU emulated host has been seen to freeze now and then (TCG); the
 # runner's watchdog stops a frozen one with status 123, and then this short
