@@ -2,6 +2,8 @@
 #include "virtio/virtio_pci.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,13 +88,57 @@ static void config_interrupt(struct virtio_pci *t)
 	raise_vector(t, atomic_load(&t->msix_config), VIRTIO_PCI_ISR_CONFIG);
 }
 
-void virtio_pci_queue_broken(struct virtio_pci *t, unsigned int q)
+/* Enter NEEDS_RESET for cause why (counted only on entry, so the causes
+ * add up to stats.needs_reset). */
+static void enter_needs_reset(struct virtio_pci *t, unsigned int why)
 {
-	(void)q;
 	if (!atomic_exchange(&t->needs_reset, true)) {
 		atomic_fetch_add_explicit(&t->stats.needs_reset, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&t->stats.why[why], 1, memory_order_relaxed);
 		config_interrupt(t);
 	}
+}
+
+void virtio_pci_queue_broken(struct virtio_pci *t, unsigned int q)
+{
+	unsigned int why = VPCI_WHY_DEVICE;
+
+	/* the device calls this from the thread that broke the queue, so
+	 * its error is already recorded */
+	if (q < t->num_queues && t->queues[q].vq.broken &&
+	    (unsigned int)t->queues[q].vq.error < VQ_ERR_COUNT)
+		why = (unsigned int)t->queues[q].vq.error;
+	enter_needs_reset(t, why);
+}
+
+char *virtio_pci_why_format(const struct virtio_pci *t, char *buf, size_t n)
+{
+	size_t used = 0;
+
+	if (n == 0)
+		return buf;
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < VPCI_WHY_COUNT; i++) {
+		uint64_t c = atomic_load(&t->stats.why[i]);
+		const char *name = i == VPCI_WHY_SETUP	  ? "setup"
+				   : i == VPCI_WHY_DEVICE ? "device"
+							  : vq_error_name((enum vq_error)i);
+		int w;
+
+		if (!c)
+			continue;
+		w = snprintf(buf + used, n - used, "%s%s=%" PRIu64, used ? " " : "", name, c);
+		if (w < 0)
+			break;
+		if ((size_t)w >= n - used) {
+			used = n - 1; /* truncated, still terminated */
+			break;
+		}
+		used += (size_t)w;
+	}
+	if (!used)
+		snprintf(buf, n, "none");
+	return buf;
 }
 
 void virtio_pci_config_changed(struct virtio_pci *t)
@@ -136,7 +182,7 @@ void virtio_pci_queue_kicked(struct virtio_pci *t, unsigned int q)
 
 static void mark_needs_reset(struct virtio_pci *t)
 {
-	virtio_pci_queue_broken(t, 0);
+	enter_needs_reset(t, VPCI_WHY_SETUP);
 }
 
 /* The driver wrote queue_enable = 1 for q: check and set up its ring. */

@@ -104,12 +104,20 @@ struct virtio_pci_queue {
 	_Atomic uint64_t interrupts;   /* interrupts raised for this queue */
 };
 
+/* Why the device entered NEEDS_RESET: a virtqueue error (enum vq_error
+ * values), a queue setup or activation the transport refused, or a
+ * device-model reason with no ring error behind it. */
+#define VPCI_WHY_SETUP	VQ_ERR_COUNT
+#define VPCI_WHY_DEVICE (VQ_ERR_COUNT + 1)
+#define VPCI_WHY_COUNT	(VQ_ERR_COUNT + 2)
+
 struct virtio_pci_stats {
 	_Atomic uint64_t mmio_kicks;  /* notify writes that exited to userspace */
 	_Atomic uint64_t intx;	      /* interrupts sent as INTx */
 	_Atomic uint64_t needs_reset; /* times the device entered NEEDS_RESET */
 	_Atomic uint64_t refused;     /* driver writes refused (bad status, late features) */
 	_Atomic uint64_t resets;      /* device resets by the driver */
+	_Atomic uint64_t why[VPCI_WHY_COUNT]; /* each NEEDS_RESET by cause */
 };
 
 struct virtio_pci {
@@ -174,6 +182,11 @@ void virtio_pci_queue_interrupt(struct virtio_pci *t, unsigned int q);
  * send a configuration interrupt.  The device stops serving the queue
  * until the driver resets it.  Any thread. */
 void virtio_pci_queue_broken(struct virtio_pci *t, unsigned int q);
+
+/* Write "cause=N cause=N ..." for every NEEDS_RESET cause counted so far
+ * (vq_error_name names, "setup", "device") into buf (size n, always
+ * NUL-terminated; "none" when there was none).  Returns buf. */
+char *virtio_pci_why_format(const struct virtio_pci *t, char *buf, size_t n);
 
 /* Device: its configuration changed; bump the generation and interrupt. */
 void virtio_pci_config_changed(struct virtio_pci *t);

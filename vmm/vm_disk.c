@@ -181,6 +181,12 @@ void vm_disk_print_stats(const struct vm_disk *d, FILE *f)
 		atomic_load(&t->stats.mmio_kicks), atomic_load(&d->host.irqfd_sent),
 		atomic_load(&d->host.msi_sent), atomic_load(&t->stats.intx),
 		atomic_load(&t->stats.needs_reset));
+	if (atomic_load(&t->stats.needs_reset)) {
+		char why[512];
+
+		fprintf(f, "kvmlab: virtio-blk %s needs_reset causes: %s\n", d->name,
+			virtio_pci_why_format(t, why, sizeof(why)));
+	}
 	for (unsigned int q = 0; q < d->nq; q++) {
 		const struct blk_queue_stats *s = &d->blk.q[q].stats;
 		uint64_t lat[BLK_LAT_BUCKETS], n = 0, p50 = 0, p99 = 0, acc = 0;

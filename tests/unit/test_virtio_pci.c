@@ -654,6 +654,7 @@ static void test_queue_setup_errors(void **state)
 		assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK | S_NR);
 		assert_int_equal(fvp_cc_rd(&e->drv, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
 		assert_int_equal(atomic_load(&e->t.stats.needs_reset), i + 1);
+		assert_int_equal(atomic_load(&e->t.stats.why[VPCI_WHY_SETUP]), i + 1);
 		/* one configuration interrupt, on the config vector */
 		assert_int_equal(e->h.nfires, fires + 1);
 		assert_int_equal(e->h.fires[fires].v, 0);
@@ -701,6 +702,15 @@ static void test_malformed_chain(void **state)
 	assert_int_equal(e->t.queues[0].vq.error, VQ_ERR_LOOP);
 	assert_int_equal(atomic_load(&e->rng.errors), 1);
 	assert_int_equal(atomic_load(&e->t.stats.needs_reset), 1);
+	/* counted under its cause, and only once however often it is kicked */
+	virtio_pci_queue_kicked(&e->t, 0);
+	virtio_pci_queue_broken(&e->t, 0);
+	{
+		char why[64];
+
+		assert_string_equal(virtio_pci_why_format(&e->t, why, sizeof(why)), "loop=1");
+		assert_string_equal(virtio_pci_why_format(&e->t, why, 4), "loo");
+	}
 	assert_int_equal(fv_used_idx(&e->fv), 0);
 	/* the configuration interrupt went out on vector 0 */
 	assert_int_equal(e->h.nfires, fires + 1);
@@ -1096,10 +1106,15 @@ static void test_device_error(void **state)
 	struct fv_buf b = {BUF_GPA, 8, true};
 	unsigned int fires;
 
+	char why[64];
+
 	start(e, true);
+	assert_string_equal(virtio_pci_why_format(&e->t, why, sizeof(why)), "none");
 	fires = e->h.nfires;
 	virtio_pci_queue_broken(&e->t, 0);
 	assert_int_equal(fvp_status(&e->drv), S_ACK | S_DRV | S_FOK | S_DOK | S_NR);
+	/* no ring error behind it: a device-model cause */
+	assert_string_equal(virtio_pci_why_format(&e->t, why, sizeof(why)), "device=1");
 	assert_int_equal(e->h.nfires, fires + 1);
 	assert_int_equal(e->h.fires[fires].v, 0);
 	assert_false(e->t.queues[0].vq.broken);
