@@ -11,6 +11,7 @@
 #include <linux/virtio_net.h>
 
 #include "lib/guest.h"
+#include "lib/uart_wait.h"
 #include "lib/pci.h"
 #include "lib/virtio.h"
 
@@ -18,17 +19,7 @@
 #define BAR_BASE	      0xc0000000ull
 #define QSIZE		      8
 #define RX_BUFS		      8
-#define BUF_LEN		      2048 /* >= 12-byte header + 1514-byte frame */
-#define PIC1_CMD	      0x20
-#define PIC1_DATA	      0x21
-#define PIC2_CMD	      0xa0
-#define PIC2_DATA	      0xa1
-#define PIC_VECTOR	      0x20 /* IRQ 0-7 -> vectors 0x20-0x27 */
-#define COM1_IRQ	      4
-#define UART_IER	      (PORT_UART + 1)
-#define UART_LSR	      (PORT_UART + 5)
-#define IER_RDI		      0x01
-#define LSR_DR		      0x01
+#define BUF_LEN		      2048	  /* >= 12-byte header + 1514-byte frame */
 #define MORE_SPINS	      10000000ull /* after the first frame: the rest queued */
 
 enum {
@@ -46,86 +37,6 @@ static uint8_t rx_buf[RX_BUFS][BUF_LEN] __attribute__((aligned(4096)));
 
 static struct vpci dev;
 static struct virtq rxq, txq;
-
-/* ---- waiting for the host: UART receive interrupt ---------------------- */
-
-struct idt_gate {
-	uint16_t off_lo;
-	uint16_t sel;
-	uint8_t ist;
-	uint8_t type; /* 0x8e: present, DPL 0, 64-bit interrupt gate */
-	uint16_t off_mid;
-	uint32_t off_hi;
-	uint32_t zero;
-} __attribute__((packed));
-
-static struct idt_gate idt[PIC_VECTOR + 8] __attribute__((aligned(16)));
-volatile uint8_t uart_woke;
-
-void uart_isr(void);
-/* Any of the master PIC's vectors: read the UART's data (drops its line),
- * note it, EOI the master PIC.  Only IRQ 4 is unmasked; IRQ 7 may come as
- * a spurious interrupt, for which the EOI is harmless here. */
-__asm__(".text\n"
-	".globl uart_isr\n"
-	"uart_isr:\n"
-	"	push %rax\n"
-	"	push %rdx\n"
-	"	mov $0x3fd, %dx\n"
-	"	in %dx, %al\n"
-	"	test $1, %al\n"
-	"	jz 1f\n"
-	"	mov $0x3f8, %dx\n"
-	"	in %dx, %al\n"
-	"	movb $1, uart_woke(%rip)\n"
-	"1:	mov $0x20, %al\n"
-	"	out %al, $0x20\n"
-	"	pop %rdx\n"
-	"	pop %rax\n"
-	"	iretq\n");
-
-static void pic_init(void)
-{
-	outb(PIC1_CMD, 0x11); /* ICW1: edge, cascade, ICW4 follows */
-	outb(PIC2_CMD, 0x11);
-	outb(PIC1_DATA, PIC_VECTOR);
-	outb(PIC2_DATA, PIC_VECTOR + 8);
-	outb(PIC1_DATA, 0x04); /* slave on IRQ 2 */
-	outb(PIC2_DATA, 0x02);
-	outb(PIC1_DATA, 0x01); /* 8086 mode */
-	outb(PIC2_DATA, 0x01);
-	outb(PIC1_DATA, (uint8_t) ~(1u << COM1_IRQ));
-	outb(PIC2_DATA, 0xff);
-}
-
-/* Halt until the UART has received a byte (interrupts on only here). */
-static void wait_for_uart(void)
-{
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) idtr = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
-	uint64_t h = (uint64_t)(uintptr_t)uart_isr;
-	uint16_t cs;
-
-	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	for (int v = PIC_VECTOR; v < PIC_VECTOR + 8; v++)
-		idt[v] = (struct idt_gate){.off_lo = (uint16_t)h,
-					   .sel = cs,
-					   .type = 0x8e,
-					   .off_mid = (uint16_t)(h >> 16),
-					   .off_hi = (uint32_t)(h >> 32)};
-	__asm__ volatile("lidt %0" : : "m"(idtr));
-	pic_init();
-	/* A byte that came before the interrupt was enabled raises the line
-	 * as soon as IER allows it: no lost wake-up. */
-	outb(UART_IER, IER_RDI);
-	/* sti's one-instruction shadow covers hlt: an interrupt between the
-	 * check and the halt still ends the halt. */
-	while (!uart_woke)
-		__asm__ volatile("sti; hlt; cli" : : : "memory");
-	outb(UART_IER, 0);
-}
 
 /* ---- main --------------------------------------------------------------- */
 
@@ -170,7 +81,7 @@ int guest_main(const char *cmdline)
 	guest_puts("\n");
 	guest_puts("netnobuf: ready, no rx buffers\n");
 
-	wait_for_uart();
+	guest_wait_uart();
 	guest_puts("netnobuf: posting rx buffers\n");
 	for (int i = 0; i < RX_BUFS; i++) {
 		struct virtq_buf b = {.addr = rx_buf[i], .len = BUF_LEN, .writable = true};

@@ -633,13 +633,18 @@ static int net_activate(void *dev)
 			window_clear(net->q[i].rx);
 	atomic_store(&net->active_pairs, 1);
 	/* The tap must not hand us frames the guest did not accept (a
-	 * previous driver may have accepted more): a failure is fatal. */
+	 * previous driver may have accepted more): a failure is fatal, but
+	 * for -EBADFD, a tap whose interface was deleted under us: it hands
+	 * us nothing any more, so the device runs on with its transmits
+	 * dropped (and counted) rather than refusing the driver. */
 	r = net->tap_ops->set_offload(net->tap_opaque, net->offload);
+	if (r == -EBADFD)
+		return 0;
 	if (r < 0)
 		return r;
 	if (net->tap_ops->set_queue_pairs) {
 		r = net->tap_ops->set_queue_pairs(net->tap_opaque, 1);
-		if (r < 0)
+		if (r < 0 && r != -EBADFD)
 			return r;
 	}
 	return 0;

@@ -196,6 +196,12 @@ void vm_net_print_stats(const struct vm_net *n, FILE *f)
 		n->o->queues, n->nthreads, atomic_load(&t->stats.mmio_kicks),
 		atomic_load(&n->host.irqfd_sent), atomic_load(&n->host.msi_sent),
 		atomic_load(&t->stats.intx), atomic_load(&t->stats.needs_reset));
+	if (atomic_load(&t->stats.needs_reset)) {
+		char why[512];
+
+		fprintf(f, "kvmlab: virtio-net %s needs_reset causes: %s\n", n->name,
+			virtio_pci_why_format(t, why, sizeof(why)));
+	}
 	for (unsigned int q = 0; q < nq; q++) {
 		struct virtio_net_stats s;
 		int p = virtio_net_queue_pair(&n->net, q);
