@@ -30,7 +30,8 @@ vg() {
 	fi
 }
 
-img=$TMP/img
+scratch_fs 16 # cache=none needs O_DIRECT, which tmpfs refuses
+img=$SCRATCH/img
 head -c 1048576 /dev/urandom >"$img"
 
 vg hello 0 run --seccomp off --memory 64M --kernel "$GUESTS/hello"
