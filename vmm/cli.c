@@ -10,12 +10,14 @@
 #include "vmm/optparse.h"
 #include "vmm/size.h"
 
-const char cli_usage[] = "usage: kvmlab run [OPTIONS] [-- CMD...]\n"
-			 "       kvmlab ctl SOCKET COMMAND [KEY=VALUE...] [--raw]\n"
-			 "       kvmlab --help | --version\n"
-			 "\n"
-			 "kvmlab is a small virtual machine monitor on Linux KVM.\n"
-			 "Run `kvmlab run --help` for the options of `run`.\n";
+const char cli_usage[] =
+    "usage: kvmlab run [OPTIONS] [-- CMD...]\n"
+    "       kvmlab ctl SOCKET COMMAND [KEY=VALUE...] [--raw]\n"
+    "       kvmlab bench SUITE [--set KEY=V1,V2...]... [--repeat N] [--out DIR]\n"
+    "       kvmlab --help | --version\n"
+    "\n"
+    "kvmlab is a small virtual machine monitor on Linux KVM.\n"
+    "Run `kvmlab run --help` for the options of `run`.\n";
 
 const char cli_run_usage[] =
     "usage: kvmlab run [OPTIONS] [-- CMD...]\n"
@@ -95,7 +97,7 @@ static int parse_serial(struct config *c, const char *v, char *err, size_t errle
 {
 	if (!strcmp(v, "stdio")) {
 		c->serial = SERIAL_STDIO;
-	c->seccomp = SECCOMP_MODE_ON;
+		c->seccomp = SECCOMP_MODE_ON;
 	} else if (!strcmp(v, "off")) {
 		c->serial = SERIAL_OFF;
 	} else if (!strncmp(v, "file=", 5) && v[5]) {
@@ -176,8 +178,8 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 		c->api_socket = v;
 	} else if (!strcmp(name, "--seccomp")) {
 		if (seccomp_mode_parse(v, &c->seccomp))
-			return fail(err, errlen, "--seccomp: unknown value '%s' (use on, off or log)",
-				    v);
+			return fail(err, errlen,
+				    "--seccomp: unknown value '%s' (use on, off or log)", v);
 	} else {
 		return fail(err, errlen, "%s: unknown option", name);
 	}
@@ -186,8 +188,8 @@ static int parse_valued(struct config *c, const char *name, const char *v, char 
 	return 0;
 }
 
-static const char *const valued_opts[] = {"--kernel", "--initrd",    "--cmdline", "--memory",
-					  "--cpus",   "--serial",    "--trace",	  "--disk",
+static const char *const valued_opts[] = {"--kernel", "--initrd",     "--cmdline", "--memory",
+					  "--cpus",   "--serial",     "--trace",   "--disk",
 					  "--net",    "--api-socket", "--seccomp"};
 
 static bool is_valued(const char *name)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kvmlab_config.h"
+#include "vmm/bench.h"
 #include "vmm/cli.h"
 #include "vmm/clock.h"
 #include "vmm/ctl.h"
@@ -21,6 +22,9 @@ int main(int argc, char **argv)
 	/* "kvmlab ctl ...": a client of a running kvmlab, not a VM */
 	if (argc > 1 && !strcmp(argv[1], "ctl"))
 		return ctl_main(argc - 1, argv + 1);
+	/* "kvmlab bench ...": runs kvmlab (and peers) over a matrix */
+	if (argc > 1 && !strcmp(argv[1], "bench"))
+		return bench_main(argc - 1, argv + 1);
 	r = cli_parse(argc, argv, &cfg, err, sizeof(err));
 	switch (r) {
 	case CLI_HELP:

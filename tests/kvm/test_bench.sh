@@ -1,0 +1,71 @@
+#!/bin/bash
+# kvmlab bench, a short smoke run of each suite (tiny matrix, one or two
+# repeats) with QEMU as the peer where the suite has one: the CSV and JSON
+# exist and hold rows for every point and system, the figures that must be
+# positive are, every row names its exact command, the plots were drawn,
+# and in the emulated host the results say so.  Bad --set values exit 2
+# before anything runs.
+. "$(dirname "$0")/lib.sh"
+scratch_fs 800 # the blk suite's image with cache=none needs O_DIRECT
+
+# csv_rows FILE SYSTEM METRIC: rows of SYSTEM's METRIC with a value > 0
+csv_rows() {
+	awk -F, -v s="$2" -v m="$3" '$1 == s && $6 == m && $8 + 0 > 0' "$1" | wc -l
+}
+
+# check_suite NAME DIR POINTS REPEATS PEER METRIC...: the files of one run
+check_suite() {
+	local name=$1 dir=$2 points=$3 reps=$4 peer=$5
+	shift 5
+	local csv=$dir/results.csv json=$dir/results.json m n want
+	[ -s "$csv" ] && [ -s "$json" ] || { bad "$name: results.csv or results.json missing"; return; }
+	head -n 1 "$csv" | grep -q '^system,suite,point,repeat,label,metric,unit,value,command,' &&
+		ok "$name: CSV header" || bad "$name: CSV header: $(head -n 1 "$csv")"
+	grep -q '^{"kvmlab_version":"[^"]*","host_kernel":"[^"]*","emulated_host":\(true\|false\),"rows":\[{' "$json" &&
+		tail -c 3 "$json" | grep -q ']}' && ok "$name: JSON layout" || bad "$name: JSON layout"
+	want=$((points * reps))
+	for m in "$@"; do
+		n=$(csv_rows "$csv" kvmlab "$m")
+		[ "$n" -eq "$want" ] && ok "$name: kvmlab $m > 0 in all $n runs" ||
+			bad "$name: kvmlab $m > 0 in $n of $want runs"
+		if [ "$peer" = yes ]; then
+			n=$(csv_rows "$csv" qemu wall_ms)
+			[ "$n" -eq "$want" ] && ok "$name: qemu wall_ms in all $n runs" ||
+				bad "$name: qemu wall_ms in $n of $want runs"
+		fi
+		[ -s "$dir/$m.svg" ] && grep -q '<svg' "$dir/$m.svg" && ok "$name: plot $m.svg" ||
+			bad "$name: no plot $m.svg"
+	done
+	# every row's command is the kvmlab or qemu command line
+	n=$(awk -F, 'NR > 1 && $9 !~ /(kvmlab run|qemu-system-x86_64 -accel kvm) /' "$csv" | wc -l)
+	[ "$n" -eq 0 ] && ok "$name: every row names its command" || bad "$name: $n rows without a command"
+	if [ -n "${KVMLAB_EMULATED_HOST:-}" ]; then
+		grep -q '"emulated_host":true' "$json" && grep -q ',yes$' "$csv" &&
+			ok "$name: marked as run in the emulated host" || bad "$name: not marked emulated"
+	fi
+}
+
+run_vm boot bench boot --set cpus.boot=1,2 --repeat 1 --with-peers --out "$SCRATCH/boot"
+expect_status boot 0
+check_suite boot "$SCRATCH/boot" 2 1 yes wall_ms first_kvm_run_ms guest_init_ms guest_cmd_ms vmm_rss_overhead_mib
+expect_grep boot err 'kvmlab: bench: run 4/4: qemu cpus.boot=2, repeat 1/1'
+
+run_vm blk bench blk --set disk.cache=none,writeback --repeat 1 --seconds 1 --with-peers \
+	--out "$SCRATCH/blk"
+expect_status blk 0
+check_suite blk "$SCRATCH/blk" 2 1 yes randread_4k_qd1_iops randwrite_4k_qd32_iops \
+	read_128k_qd8_mbps randread_4k_qd1_p99_us exits_per_request
+n=$(awk -F, '$1 == "qemu" && $6 == "randread_4k_qd32_iops" && $8 + 0 > 0' "$SCRATCH/blk/results.csv" | wc -l)
+[ "$n" -eq 2 ] && ok "blk: qemu's guest-side figures too" || bad "blk: qemu randread_4k_qd32_iops in $n of 2 runs"
+grep -q 'qemu-system-x86_64 .*cache=none,aio=threads' "$SCRATCH/blk/results.csv" &&
+	ok "blk: the peer ran with the equivalent cache mode" || bad "blk: no qemu row with cache=none"
+
+run_vm exits bench exits --repeat 2 --out "$SCRATCH/exits"
+expect_status exits 0
+check_suite exits "$SCRATCH/exits" 1 2 no pio_exit_us
+
+run_vm bad bench blk --set disk.cache=sometimes --out "$SCRATCH/bad"
+expect_status bad 2
+expect_grep bad err "^kvmlab: bench: point 'disk.cache=sometimes': --disk"
+[ ! -e "$SCRATCH/bad" ] && ok "bad: nothing made" || bad "bad: $SCRATCH/bad was created"
+finish

@@ -1,0 +1,226 @@
+/* vmm/bench_suites.c: the parsers of kvmlab's and the guest's output, each
+ * suite's parse over recorded text, and the commands the suites build
+ * (kvmlab's and QEMU's) for a point. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vmm/bench.h"
+
+static const char boot_err[] =
+    "kvmlab: boot    18.280 ms  VM created\n"
+    "kvmlab: boot    27.783 ms  first KVM_RUN\n"
+    "kvmlab: boot  4907.720 ms  marker 2\n"
+    "kvmlab: boot  5045.535 ms  marker 3\n"
+    "kvmlab: thread kvmlab tid=10 cpus=0-1 cpu=0.50s guest=0.00s\n"
+    "kvmlab: thread vcpu0 tid=12 cpus=0-1 cpu=4.25s guest=4.00s\n"
+    "kvmlab: memory region 0: gpa=0x0 size=512 MiB backing=anon page=4 KiB "
+    "prealloc=off (0.0 ms) thp=default merge=off rss=40 MiB anon_huge=0 MiB\n"
+    "kvmlab: vcpu0 exits: total=1000 io=900 mmio=100\n"
+    "kvmlab: vcpu1 exits: total=500 io=500 mmio=0\n";
+
+static void test_parsers(void **state)
+{
+	(void)state;
+	assert_true(bench_parse_boot_ms(boot_err, "first KVM_RUN") == 27.783);
+	assert_true(bench_parse_boot_ms(boot_err, "marker 3") == 5045.535);
+	assert_true(bench_parse_boot_ms(boot_err, "marker 4") == -1);
+	/* "marker 2" must not match a longer marker name */
+	assert_true(bench_parse_boot_ms("kvmlab: boot 1.0 ms  marker 23\n", "marker 2") == -1);
+	/* cpu - guest over the threads */
+	assert_true(bench_parse_vmm_cpu_s(boot_err) > 0.749 &&
+		    bench_parse_vmm_cpu_s(boot_err) < 0.751);
+	assert_true(bench_parse_vmm_cpu_s("no threads here") == -1);
+	assert_true(bench_parse_exits(boot_err) == 1500);
+	assert_true(bench_parse_guest_rss_mib(boot_err) == 40);
+	assert_true(bench_parse_guest_rss_mib("") == 0);
+}
+
+static int count_metric(const struct bench_results *r, const char *m, double *v)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->rows[i].metric, m)) {
+			n++;
+			*v = r->rows[i].value;
+		}
+	return n;
+}
+
+static void test_boot_parse(void **state)
+{
+	const struct bench_suite *s = bench_suite_find("boot");
+	struct bench_ctx c = {0};
+	struct bench_results res;
+	struct bench_row row = {.system = "kvmlab", .suite = "boot"};
+	struct bench_run r = {.out = "", .err = boot_err, .status = 0, .wall_s = 5.5};
+	double v = 0;
+
+	(void)state;
+	assert_non_null(s);
+	r.ru.ru_maxrss = 60 * 1024; /* KiB */
+	bench_results_init(&res, "v", "k", false);
+	assert_int_equal(s->parse(&c, &r, &row, &res), 6);
+	assert_int_equal(count_metric(&res, "guest_init_ms", &v), 1);
+	assert_true(v == 4907.720);
+	assert_int_equal(count_metric(&res, "wall_ms", &v), 1);
+	assert_true(v == 5500);
+	assert_int_equal(count_metric(&res, "vmm_rss_overhead_mib", &v), 1);
+	assert_true(v == 20); /* 60 MiB peak, 40 of them guest RAM */
+	/* a failed guest command, or a run without the markers: no figures */
+	r.status = 1;
+	assert_int_equal(s->parse(&c, &r, &row, &res), -EINVAL);
+	r.status = 0;
+	r.err = "kvmlab: boot 1.0 ms  first KVM_RUN\n";
+	assert_int_equal(s->parse(&c, &r, &row, &res), -EINVAL);
+	/* QEMU: its debug-exit status 1 (or 0, a power-off) is an end; wall
+	 * time only; anything else a failure */
+	memcpy(row.system, "qemu", 5);
+	r.status = 1;
+	bench_results_free(&res);
+	assert_int_equal(s->parse(&c, &r, &row, &res), 1);
+	assert_string_equal(res.rows[0].metric, "wall_ms");
+	r.status = 0;
+	assert_int_equal(s->parse(&c, &r, &row, &res), 1);
+	r.status = 7;
+	assert_int_equal(s->parse(&c, &r, &row, &res), -EINVAL);
+	bench_results_free(&res);
+}
+
+static const char blk_job[] =
+    "{\"tool\":\"kvmlab-guest blk\",\"mode\":\"%s\",\"engine\":\"io_uring\","
+    "\"bs\":%d,\"iodepth\":%d,\"jobs\":1,\"direct\":true,\"ios\":1000,"
+    "\"bytes\":%d,\"seconds\":1.000,\"iops\":1000.0,\"mbps\":4.10,"
+    "\"lat_us\":{\"p50\":900.00,\"p99\":2000.00,\"p999\":3000.00},"
+    "\"errors\":0}\r\n";
+
+static void test_blk_parse(void **state)
+{
+	static const struct {
+		const char *mode;
+		int bs, qd;
+	} jobs[] = {{"randread", 4096, 1},   {"randread", 4096, 32}, {"randwrite", 4096, 1},
+		    {"randwrite", 4096, 32}, {"read", 131072, 8},    {"write", 131072, 8}};
+	const struct bench_suite *s = bench_suite_find("blk");
+	struct bench_ctx c = {0};
+	struct bench_results res;
+	struct bench_row row = {.system = "kvmlab", .suite = "blk"};
+	char out[4096] = "[    1.0] some kernel line\n";
+	struct bench_run r = {.out = out, .err = boot_err, .status = 0, .wall_s = 9};
+	double v = 0;
+
+	(void)state;
+	for (size_t i = 0; i < 6; i++) {
+		size_t used = strlen(out);
+
+		snprintf(out + used, sizeof(out) - used, blk_job, jobs[i].mode, jobs[i].bs,
+			 jobs[i].qd, jobs[i].bs * 1000);
+	}
+	bench_results_init(&res, "v", "k", false);
+	/* 6 jobs x 4 figures, wall, vmm cpu, rss overhead, exits/request, cpu/GB */
+	assert_int_equal(s->parse(&c, &r, &row, &res), 29);
+	assert_int_equal(count_metric(&res, "randwrite_4k_qd32_iops", &v), 1);
+	assert_true(v == 1000);
+	assert_int_equal(count_metric(&res, "read_128k_qd8_p99_us", &v), 1);
+	assert_true(v == 2000);
+	assert_int_equal(count_metric(&res, "exits_per_request", &v), 1);
+	assert_true(v == 1500.0 / 6000);
+	assert_int_equal(count_metric(&res, "vmm_cpu_s_per_gb", &v), 1);
+	/* 0.75 s over 4 x 4 MB + 2 x 131 MB */
+	assert_true(v > 0.75 / 0.2786 - 0.01 && v < 0.75 / 0.2786 + 0.01);
+	bench_results_free(&res);
+	/* a job missing: the run does not count */
+	*strrchr(out, '{') = '\0';
+	assert_int_equal(s->parse(&c, &r, &row, &res), -EINVAL);
+	bench_results_free(&res);
+}
+
+static void test_commands(void **state)
+{
+	const struct bench_suite *s = bench_suite_find("blk");
+	struct bench_ctx c = {.seconds = 2};
+	struct bench_matrix m;
+	struct bench_point p;
+	struct bench_argv a = {.n = 0};
+	char err[256], all[8192] = "";
+
+	(void)state;
+	snprintf(c.kernel, sizeof(c.kernel), "/boot/vmlinuz-x");
+	snprintf(c.initrd, sizeof(c.initrd), "/b/initramfs.cpio.gz");
+	snprintf(c.disk, sizeof(c.disk), "/r/disk.img");
+	bench_matrix_init(&m);
+	assert_int_equal(bench_matrix_add(&m, "disk.cache=none", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_add(&m, "disk.engine=io_uring", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_add(&m, "disk.iothreads=1", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_add(&m, "guest.scheduler=none", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_point(&m, 0, &p), 0);
+
+	s->workload(&c, &m, &p, &a);
+	assert_true(a.n > 0);
+	assert_string_equal(a.v[a.n - 3], "sh");
+	assert_non_null(strstr(a.v[a.n - 1], "echo none > /sys/block/vda/queue/scheduler"));
+	assert_non_null(strstr(a.v[a.n - 1], "--mode randwrite --bs 4k --iodepth 32 --runtime 2"));
+
+	a.n = 0;
+	a.used = 0;
+	s->qemu(&c, &m, &p, &a);
+	assert_true(a.n > 0);
+	for (int i = 0; i < a.n; i++) {
+		strcat(all, a.v[i]);
+		strcat(all, " ");
+	}
+	assert_string_equal(a.v[0], "qemu-system-x86_64");
+	assert_non_null(strstr(all, "-accel kvm -M q35 -cpu host -m 512M -smp 1 "));
+	assert_non_null(strstr(all, "-kernel /boot/vmlinuz-x -initrd /b/initramfs.cpio.gz "));
+	assert_non_null(
+	    strstr(all, "file=/r/disk.img,if=none,id=d0,format=raw,cache=none,aio=io_uring"));
+	assert_non_null(strstr(all, "-object iothread,id=io0 "));
+	assert_non_null(strstr(all, "virtio-blk-pci,drive=d0,num-queues=1,iothread=io0"));
+	assert_non_null(strstr(all, " kvmlab.cmd="));
+
+	/* a knob QEMU has no equivalent for here: no QEMU command */
+	assert_int_equal(bench_matrix_add(&m, "ioeventfd=off", err, sizeof(err)), 0);
+	a.n = 0;
+	a.used = 0;
+	s->qemu(&c, &m, &p, &a);
+	assert_int_equal(a.n, 0);
+}
+
+static void test_argv_overflow(void **state)
+{
+	struct bench_argv a = {.n = 0};
+	char big[9000];
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	bench_argv_add(&a, "one");
+	assert_int_equal(a.n, 1);
+	bench_argv_add(&a, big); /* does not fit the store */
+	assert_int_equal(a.n, -1);
+	bench_argv_add(&a, "two"); /* sticky */
+	assert_int_equal(a.n, -1);
+	a.n = 0;
+	a.used = 0;
+	for (int i = 0; i < BENCH_ARGV_MAX + 5; i++)
+		bench_argv_add(&a, "x");
+	assert_int_equal(a.n, -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_parsers),	  cmocka_unit_test(test_boot_parse),
+	    cmocka_unit_test(test_blk_parse),	  cmocka_unit_test(test_commands),
+	    cmocka_unit_test(test_argv_overflow),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,590 @@
+/* `kvmlab bench` (see bench.h): the matrix, the runs, the files. */
+#include "vmm/bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvmlab_config.h"
+#include "vmm/cli.h"
+#include "vmm/default_guest.h"
+
+#define EXIT_USAGE  2
+#define RUN_LIMIT_S 900 /* one boot + workload, a hang guard */
+#define REPEAT_MAX  100
+#define SECONDS_MAX 600
+#define TEXT_MAX    (16u << 20)
+
+struct bench_args {
+	const char *suite;
+	struct bench_matrix m;
+	unsigned int repeat, seconds;
+	bool peers;
+	const char *out;
+};
+
+static const char usage[] =
+    "Usage: kvmlab bench SUITE [--set KEY=V1,V2,...]... [--repeat N] [--seconds S]\n"
+    "                    [--with-peers] [--out DIR]\n"
+    "\n"
+    "Boots the default guest for every point of the matrix (the cartesian product of\n"
+    "the --set values), runs SUITE's workload, and writes DIR/results.csv,\n"
+    "DIR/results.json and, with gnuplot installed, DIR/METRIC.svg (min-median-max of\n"
+    "the repeats per point).  Every row carries its exact command line.\n"
+    "\n"
+    "  --set KEY=V,...  a kvmlab option key and its values: memory.SUB, cpus.SUB,\n"
+    "                   disk.SUB (e.g. disk.cache, disk.engine, disk.queues,\n"
+    "                   disk.iothreads), ioeventfd, irqfd, guest.scheduler\n"
+    "  --repeat N       runs per point (default 3)\n"
+    "  --seconds S      length of each in-guest job where the suite has jobs (default 3)\n"
+    "  --with-peers     the same workload on QEMU (qemu-system-x86_64 -accel kvm -M q35)\n"
+    "                   where a point has a QEMU equivalent\n"
+    "  --out DIR        where the files go (default bench-out; the blk suite's image\n"
+    "                   too, so cache=none needs a filesystem with O_DIRECT)\n"
+    "\n"
+    "Suites:\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "kvmlab: bench: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+static bool parse_uint(const char *s, unsigned int min, unsigned int max, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = (unsigned int)v;
+	return true;
+}
+
+/* Returns 0, 1 for --help, or EXIT_USAGE (message printed). */
+static int parse_args(int argc, char **argv, struct bench_args *a)
+{
+	char err[512];
+
+	memset(a, 0, sizeof(*a));
+	bench_matrix_init(&a->m);
+	a->repeat = 3;
+	a->seconds = 3;
+	a->out = "bench-out";
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(o, "--help") || !strcmp(o, "-h"))
+			return 1;
+		if (!strcmp(o, "--with-peers")) {
+			a->peers = true;
+		} else if (!strcmp(o, "--set") || !strcmp(o, "--repeat") ||
+			   !strcmp(o, "--seconds") || !strcmp(o, "--out")) {
+			if (!v)
+				return usage_error("%s: missing value", o);
+			i++;
+			if (!strcmp(o, "--set")) {
+				if (bench_matrix_add(&a->m, v, err, sizeof(err)))
+					return usage_error("%s", err);
+			} else if (!strcmp(o, "--repeat")) {
+				if (!parse_uint(v, 1, REPEAT_MAX, &a->repeat))
+					return usage_error("--repeat %s: expected 1-100", v);
+			} else if (!strcmp(o, "--seconds")) {
+				if (!parse_uint(v, 1, SECONDS_MAX, &a->seconds))
+					return usage_error("--seconds %s: expected 1-600", v);
+			} else {
+				if (!*v)
+					return usage_error("--out: empty%s", "");
+				a->out = v;
+			}
+		} else if (o[0] == '-') {
+			return usage_error("unknown option %s (try kvmlab bench --help)", o);
+		} else if (a->suite) {
+			return usage_error("one SUITE only (got a second: %s)", o);
+		} else {
+			a->suite = o;
+		}
+	}
+	if (!a->suite)
+		return usage_error("missing SUITE (try kvmlab bench --help)%s", "");
+	return 0;
+}
+
+/* ---- building a run's command ------------------------------------------- */
+
+/* kvmlab run's argv for point p: self, "run", the point's options, the
+ * suite's workload.  Returns 0, or -EINVAL/-E2BIG with err. */
+static int kvmlab_argv(const struct bench_ctx *c, const struct bench_suite *s,
+		       const struct bench_matrix *m, const struct bench_point *p,
+		       struct bench_argv *a, char *err, size_t errlen)
+{
+	struct bench_opt opts[BENCH_OPT_MAX];
+	const char *v[BENCH_ARGV_MAX];
+	char store[4096], disk_base[BENCH_PATH_MAX + 8];
+	int n;
+
+	if (s->nopts > BENCH_OPT_MAX)
+		return -E2BIG;
+	snprintf(disk_base, sizeof(disk_base), "path=%s", c->disk);
+	for (unsigned int i = 0; i < s->nopts; i++) {
+		opts[i] = s->opts[i];
+		if (!opts[i].base && !strcmp(opts[i].opt, "--disk"))
+			opts[i].base = disk_base;
+	}
+	n = bench_point_options(m, p, opts, s->nopts, v, BENCH_ARGV_MAX - 16, store, sizeof(store),
+				err, errlen);
+	if (n < 0) {
+		if (n == -E2BIG)
+			snprintf(err, errlen, "options too long");
+		return n;
+	}
+	a->n = 0;
+	a->used = 0;
+	bench_argv_add(a, c->self);
+	bench_argv_add(a, "run");
+	for (int i = 0; i < n; i++)
+		bench_argv_add(a, v[i]);
+	s->workload(c, m, p, a);
+	if (a->n < 0) {
+		snprintf(err, errlen, "command too long");
+		return -E2BIG;
+	}
+	return 0;
+}
+
+/* argv joined with spaces, shell-quoted where needed. */
+static void join_command(const struct bench_argv *a, char *buf, size_t n)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < a->n && used + 1 < n; i++) {
+		const char *s = a->v[i];
+		bool plain = *s && !strpbrk(s, " \t\n'\"\\$`;&|<>(){}*?!#~");
+
+		if (i)
+			buf[used++] = ' ';
+		if (plain) {
+			used += (size_t)snprintf(buf + used, n - used, "%s", s);
+		} else {
+			buf[used++] = '\'';
+			for (; *s && used + 5 < n; s++) {
+				if (*s == '\'') {
+					memcpy(buf + used, "'\\''", 4);
+					used += 4;
+				} else {
+					buf[used++] = *s;
+				}
+			}
+			buf[used++] = '\'';
+		}
+		if (used >= n)
+			used = n - 1;
+		buf[used] = '\0';
+	}
+}
+
+/* ---- running ----------------------------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The whole file (at most TEXT_MAX bytes), NUL-terminated; "" if none. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = calloc(1, TEXT_MAX + 1);
+	size_t n;
+
+	if (!buf) {
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	if (!f)
+		return buf;
+	n = fread(buf, 1, TEXT_MAX, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Run argv with stdout/stderr to the files, stdin from /dev/null, bounded
+ * by RUN_LIMIT_S.  Fills r (status, wall time, rusage).  0 or -errno. */
+static int run_child(const struct bench_argv *a, const char *out, const char *err,
+		     struct bench_run *r)
+{
+	double t0 = now_s();
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY);
+		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+			_exit(126);
+		alarm(RUN_LIMIT_S); /* survives exec: SIGALRM ends a hung run */
+		execvp(a->v[0], (char *const *)a->v);
+		_exit(127);
+	}
+	while (wait4(pid, &st, 0, &r->ru) < 0)
+		if (errno != EINTR)
+			return -errno;
+	r->wall_s = now_s() - t0;
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return 0;
+}
+
+static bool in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		const char *c = strchr(p, ':');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+
+		if (len &&
+		    snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, p, prog) < (int)sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return true;
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	return false;
+}
+
+/* ---- plots ------------------------------------------------------------- */
+
+struct plot_ctx {
+	const struct bench_results *res;
+	const struct bench_matrix *m;
+	const char *dir;
+	unsigned int repeat;
+	int made, failed;
+};
+
+static void plot_metric(void *opaque, const char *metric, const char *unit)
+{
+	static const char *const systems[] = {"kvmlab", "qemu"};
+	struct plot_ctx *pc = opaque;
+	uint64_t npts = bench_matrix_points(pc->m);
+	char dat[PATH_MAX], gp[PATH_MAX], svg[PATH_MAX], label[256];
+	struct bench_argv a = {.n = 0};
+	struct bench_run r;
+	unsigned int x = 0;
+	FILE *f;
+
+	snprintf(dat, sizeof(dat), "%s/raw/plot-%s.dat", pc->dir, metric);
+	snprintf(gp, sizeof(gp), "%s/raw/plot-%s.gp", pc->dir, metric);
+	snprintf(svg, sizeof(svg), "%s/%s.svg", pc->dir, metric);
+	f = fopen(dat, "we");
+	if (!f) {
+		pc->failed++;
+		return;
+	}
+	/* x, "system label", min, median, max */
+	for (uint64_t i = 0; i < npts; i++) {
+		struct bench_point p;
+
+		bench_matrix_point(pc->m, i, &p);
+		bench_point_label(pc->m, &p, label, sizeof(label));
+		for (size_t s = 0; s < sizeof(systems) / sizeof(systems[0]); s++) {
+			double lo, med, hi;
+
+			if (!bench_results_summary(pc->res, systems[s], (unsigned int)i, metric,
+						   &lo, &med, &hi))
+				continue;
+			fprintf(f, "%u \"%s %s\" %.6g %.6g %.6g\n", x++, systems[s],
+				label[0] ? label : "(defaults)", lo, med, hi);
+		}
+	}
+	fclose(f);
+	f = fopen(gp, "we");
+	if (!f) {
+		pc->failed++;
+		return;
+	}
+	fprintf(f,
+		"set terminal svg size 1000,560 dynamic\n"
+		"set output '%s'\n"
+		"set title \"%s (%s): median of %u repeats, whiskers min-max\" noenhanced\n"
+		"set ylabel '%s' noenhanced\n"
+		"set style fill solid 0.4\n"
+		"set boxwidth 0.7\n"
+		"set xtics rotate by -25 noenhanced\n"
+		"set yrange [0:*]\n"
+		"set key off\n"
+		"set bmargin 8\n"
+		"plot '%s' using 1:4:xtic(2) with boxes, '' using 1:4:3:5 with yerrorbars pt 0\n",
+		svg, metric, unit, pc->repeat, unit, dat);
+	fclose(f);
+	bench_argv_add(&a, "gnuplot");
+	bench_argv_add(&a, gp);
+	snprintf(dat, sizeof(dat), "%s/raw/plot-%s.gnuplot-out", pc->dir, metric);
+	if (run_child(&a, dat, dat, &r) == 0 && r.status == 0)
+		pc->made++;
+	else
+		pc->failed++;
+}
+
+/* ---- the command --------------------------------------------------------- */
+
+static int make_dir(const char *path)
+{
+	return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
+static void fmt_time(double s, char *buf, size_t n)
+{
+	unsigned int t = s > 0 ? (unsigned int)(s + 0.5) : 0;
+
+	snprintf(buf, n, "%u:%02u:%02u", t / 3600, t / 60 % 60, t % 60);
+}
+
+static void self_paths(struct bench_ctx *c, char *self, size_t n)
+{
+	ssize_t len = readlink("/proc/self/exe", self, n - 1);
+	char *slash;
+
+	self[len > 0 ? len : 0] = '\0';
+	c->self = self;
+	snprintf(c->guests_dir, sizeof(c->guests_dir), "%s", self);
+	slash = strrchr(c->guests_dir, '/');
+	if (slash)
+		snprintf(slash, sizeof(c->guests_dir) - (size_t)(slash - c->guests_dir), "/guests");
+}
+
+int bench_main(int argc, char **argv)
+{
+	struct bench_ctx c;
+	struct bench_args a;
+	const struct bench_suite *s;
+	struct bench_results res;
+	struct utsname un;
+	char self[PATH_MAX], err[512], path[PATH_MAX + 32];
+	uint64_t npts;
+	unsigned int total, done = 0, failed = 0;
+	bool emulated = getenv("KVMLAB_EMULATED_HOST") != NULL, peers;
+	double t0;
+	int r;
+
+	r = parse_args(argc, argv, &a);
+	if (r == 1) {
+		fputs(usage, stdout);
+		for (unsigned int i = 0; i < bench_nsuites; i++)
+			printf("  %-8s %s\n", bench_suites[i]->name, bench_suites[i]->what);
+		return 0;
+	}
+	if (r)
+		return r;
+	s = bench_suite_find(a.suite);
+	if (!s)
+		return usage_error("unknown SUITE %s (boot, blk, exits)", a.suite);
+	memset(&c, 0, sizeof(c));
+	self_paths(&c, self, sizeof(self));
+	c.out_dir = a.out;
+	c.seconds = a.seconds;
+	snprintf(c.disk, sizeof(c.disk), "%s/disk.img", a.out);
+	npts = bench_matrix_points(&a.m);
+
+	/* every point must be a command kvmlab takes, before anything runs */
+	for (uint64_t i = 0; i < npts; i++) {
+		struct bench_argv av = {.n = 0};
+		struct bench_point p;
+		struct config cfg;
+		char label[256];
+
+		bench_matrix_point(&a.m, i, &p);
+		bench_point_label(&a.m, &p, label, sizeof(label));
+		if (kvmlab_argv(&c, s, &a.m, &p, &av, err, sizeof(err)))
+			return usage_error("%s", err);
+		if (cli_parse(av.n, (char **)av.v, &cfg, err, sizeof(err)) != CLI_RUN) {
+			fprintf(stderr, "kvmlab: bench: point '%s': %s\n", label, err);
+			return EXIT_USAGE;
+		}
+	}
+	peers = a.peers && s->qemu;
+	if (a.peers && !s->qemu)
+		fprintf(stderr, "kvmlab: bench: notice: the %s suite has no peer equivalent\n",
+			s->name);
+	if (peers && !in_path("qemu-system-x86_64")) {
+		fprintf(stderr, "kvmlab: bench: notice: qemu-system-x86_64 is not installed: "
+				"peers skipped\n");
+		peers = false;
+	}
+	if (peers && default_guest_find(c.kernel, sizeof(c.kernel), c.initrd, sizeof(c.initrd), err,
+					sizeof(err))) {
+		fprintf(stderr, "kvmlab: bench: %s\n", err);
+		return EXIT_USAGE;
+	}
+	r = make_dir(a.out);
+	if (!r) {
+		snprintf(path, sizeof(path), "%s/raw", a.out);
+		r = make_dir(path);
+	}
+	if (r) {
+		fprintf(stderr, "kvmlab: bench: --out %s: %s\n", a.out, strerror(-r));
+		return EXIT_USAGE;
+	}
+	if (s->prepare && s->prepare(&c, err, sizeof(err))) {
+		fprintf(stderr, "kvmlab: bench: %s\n", err);
+		return 1;
+	}
+	uname(&un);
+	bench_results_init(&res, KVMLAB_VERSION, un.release, emulated);
+	if (emulated)
+		fprintf(stderr, "kvmlab: bench: in the emulated host (no hardware /dev/kvm): "
+				"relative costs only\n");
+
+	total = (unsigned int)npts * a.repeat * (peers ? 2 : 1);
+	t0 = now_s();
+	for (uint64_t i = 0; i < npts; i++) {
+		struct bench_point p;
+		char label[256];
+
+		bench_matrix_point(&a.m, i, &p);
+		bench_point_label(&a.m, &p, label, sizeof(label));
+		for (int sys = 0; sys < (peers ? 2 : 1); sys++) {
+			struct bench_argv av = {.n = 0};
+			const char *sysname = sys ? "qemu" : "kvmlab";
+
+			if (sys) {
+				s->qemu(&c, &a.m, &p, &av);
+				if (av.n <= 0) {
+					fprintf(stderr,
+						"kvmlab: bench: notice: point '%s' has no QEMU "
+						"equivalent: skipped there\n",
+						label);
+					done += a.repeat;
+					continue;
+				}
+			} else if (kvmlab_argv(&c, s, &a.m, &p, &av, err, sizeof(err))) {
+				fprintf(stderr, "kvmlab: bench: %s\n", err);
+				bench_results_free(&res);
+				return 1;
+			}
+			for (unsigned int rep = 1; rep <= a.repeat; rep++) {
+				struct bench_row row;
+				char outp[PATH_MAX], errp[PATH_MAX], el[16], left[16];
+				struct bench_run run;
+				char *out, *errt;
+				int n;
+
+				fmt_time(now_s() - t0, el, sizeof(el));
+				fmt_time(done ? (now_s() - t0) / done * (total - done) : 0, left,
+					 sizeof(left));
+				fprintf(stderr,
+					"kvmlab: bench: run %u/%u: %s %s, repeat %u/%u "
+					"(elapsed %s, about %s left)\n",
+					done + 1, total, sysname, label[0] ? label : "(defaults)",
+					rep, a.repeat, el, done ? left : "?");
+				snprintf(outp, sizeof(outp), "%s/raw/%s-p%" PRIu64 "-r%u.out",
+					 a.out, sysname, i, rep);
+				snprintf(errp, sizeof(errp), "%s/raw/%s-p%" PRIu64 "-r%u.err",
+					 a.out, sysname, i, rep);
+				memset(&row, 0, sizeof(row));
+				snprintf(row.system, sizeof(row.system), "%s", sysname);
+				snprintf(row.suite, sizeof(row.suite), "%s", s->name);
+				row.point = (unsigned int)i;
+				row.repeat = rep;
+				snprintf(row.label, sizeof(row.label), "%s", label);
+				join_command(&av, row.command, sizeof(row.command));
+				done++;
+				if (run_child(&av, outp, errp, &run)) {
+					fprintf(stderr, "kvmlab: bench: cannot start %s\n",
+						av.v[0]);
+					failed++;
+					continue;
+				}
+				out = slurp(outp);
+				errt = slurp(errp);
+				n = -EINVAL;
+				if (out && errt) {
+					size_t n0 = res.n;
+
+					run.out = out;
+					run.err = errt;
+					n = s->parse(&c, &run, &row, &res);
+					if (n <= 0)
+						res.n = n0; /* a failed run leaves no figures */
+				}
+				if (n <= 0) {
+					fprintf(
+					    stderr,
+					    "kvmlab: bench: run %u failed (status %d); its output: "
+					    "%s, %s\n",
+					    done, run.status, outp, errp);
+					failed++;
+				}
+				free(out);
+				free(errt);
+			}
+		}
+	}
+
+	snprintf(path, sizeof(path), "%s/results.csv", a.out);
+	{
+		FILE *f = fopen(path, "we");
+
+		r = f ? bench_results_write_csv(&res, f) : -errno;
+		if (f && fclose(f))
+			r = -EIO;
+	}
+	if (!r) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/results.json", a.out);
+		f = fopen(path, "we");
+		r = f ? bench_results_write_json(&res, f) : -errno;
+		if (f && fclose(f))
+			r = -EIO;
+	}
+	if (r) {
+		fprintf(stderr, "kvmlab: bench: %s: %s\n", path, strerror(-r));
+		bench_results_free(&res);
+		return 1;
+	}
+	if (in_path("gnuplot")) {
+		struct plot_ctx pc = {.res = &res, .m = &a.m, .dir = a.out, .repeat = a.repeat};
+
+		bench_results_metrics(&res, plot_metric, &pc);
+		fprintf(stderr, "kvmlab: bench: %d plot(s) in %s%s\n", pc.made, a.out,
+			pc.failed ? " (some failed: see raw/*.gnuplot-out)" : "");
+	} else {
+		fprintf(stderr, "kvmlab: bench: notice: gnuplot is not installed: no plots\n");
+	}
+	fprintf(stderr,
+		"kvmlab: bench: %zu figures from %u runs (%u failed) in %s/results.{csv,json}%s\n",
+		res.n, done, failed, a.out, emulated ? "; emulated host: relative costs only" : "");
+	bench_results_free(&res);
+	return failed ? 1 : 0;
+}

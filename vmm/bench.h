@@ -1,0 +1,96 @@
+/* `kvmlab bench SUITE [--set KEY=V1,V2,...]... [--repeat N] [--seconds S]
+ * [--with-peers] [--out DIR]`: boots the default guest for every point of
+ * the matrix (bench_matrix.h), runs the suite's workload, collects guest-
+ * and host-side figures into DIR/results.csv and DIR/results.json
+ * (bench_results.h) and draws one plot per metric with gnuplot when it is
+ * installed.  The suites and their parsers are in bench_suites.c. */
+#ifndef KVMLAB_VMM_BENCH_H
+#define KVMLAB_VMM_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/resource.h>
+
+#include "vmm/bench_matrix.h"
+#include "vmm/bench_results.h"
+
+#define BENCH_ARGV_MAX 64
+#define BENCH_PATH_MAX 4096
+
+/* What a suite's callbacks get. */
+struct bench_ctx {
+	const char *out_dir;
+	const char *self;     /* the kvmlab binary */
+	unsigned int seconds; /* workload length where the suite has one */
+	char kernel[BENCH_PATH_MAX], initrd[BENCH_PATH_MAX]; /* the default guest */
+	char disk[BENCH_PATH_MAX];			     /* the blk suite's image */
+	char guests_dir[BENCH_PATH_MAX];		     /* build/guests */
+};
+
+/* One finished run, as the parser sees it. */
+struct bench_run {
+	const char *out, *err; /* everything it wrote (NUL-terminated) */
+	int status;	       /* exit status, or 128 + signal */
+	double wall_s;
+	struct rusage ru; /* the child's, from wait4 */
+};
+
+/* A place for a suite to build argv strings. */
+struct bench_argv {
+	const char *v[BENCH_ARGV_MAX];
+	int n;
+	char store[8192];
+	size_t used;
+};
+
+/* Append a copy of s to a (an error is sticky: n becomes -1). */
+void bench_argv_add(struct bench_argv *a, const char *s);
+
+struct bench_suite {
+	const char *name;
+	const char *what; /* one line for --help */
+	const struct bench_opt *opts;
+	unsigned int nopts;
+	/* Make what the runs need (an image, say).  0 or -errno with err. */
+	int (*prepare)(struct bench_ctx *c, char *err, size_t errlen);
+	/* After the point's options: the rest of kvmlab run's argv (--kernel,
+	 * "--", the guest command ...). */
+	void (*workload)(const struct bench_ctx *c, const struct bench_matrix *m,
+			 const struct bench_point *p, struct bench_argv *a);
+	/* The peer's whole argv (argv[0] the program) for this point, or
+	 * n = 0 if the point has no equivalent there (then it is skipped with
+	 * a notice). NULL: the suite has no peer. */
+	void (*qemu)(const struct bench_ctx *c, const struct bench_matrix *m,
+		     const struct bench_point *p, struct bench_argv *a);
+	/* Add the figures of run r to res (row holds system, suite, point,
+	 * repeat, label and command already).  Returns the number added, or
+	 * -EINVAL if the run did not produce them (the caller reports it). */
+	int (*parse)(const struct bench_ctx *c, const struct bench_run *r, struct bench_row *row,
+		     struct bench_results *res);
+};
+
+/* The suites, and one by name (NULL if unknown). */
+extern const struct bench_suite *const bench_suites[];
+extern const unsigned int bench_nsuites;
+const struct bench_suite *bench_suite_find(const char *name);
+
+/* Add one figure: copies row with metric, unit, value.  0 or -ENOMEM. */
+int bench_row_add(struct bench_results *res, struct bench_row *row, const char *metric,
+		  const char *unit, double value);
+
+/* Parsers of kvmlab's own output, shared by the suites (pure, for tests):
+ * "kvmlab: boot   12.345 ms  WHAT" -> the ms of WHAT, or -1;
+ * the "kvmlab: thread ... cpu=Xs guest=Ys" lines -> sum of cpu - guest
+ * (the VMM's own CPU time outside the guest), or -1 without such lines;
+ * "kvmlab: vcpuN exits: total=N" lines -> sum of N;
+ * "memory region N: ... rss=N MiB" lines -> sum in MiB. */
+double bench_parse_boot_ms(const char *text, const char *what);
+double bench_parse_vmm_cpu_s(const char *text);
+double bench_parse_exits(const char *text);
+double bench_parse_guest_rss_mib(const char *text);
+
+/* The command (kvmlab bench ...).  argv[0] is "bench".  Returns the exit
+ * status: 0, 1 if a run failed, 2 for bad usage (one line on stderr). */
+int bench_main(int argc, char **argv);
+
+#endif

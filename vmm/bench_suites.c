@@ -1,0 +1,543 @@
+/* The suites of `kvmlab bench` (see bench.h): what each boots, runs in the
+ * guest, and reads back, and the QEMU command that does the same. */
+#include "vmm/bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmm/default_guest.h"
+#include "vmm/guest_cmd.h"
+#include "vmm/json.h"
+
+#define BLK_IMAGE_MIB 256
+#define EXITS_COUNT   "20000"
+
+void bench_argv_add(struct bench_argv *a, const char *s)
+{
+	size_t len = strlen(s) + 1;
+
+	if (a->n < 0)
+		return;
+	if (a->n + 1 >= BENCH_ARGV_MAX || len > sizeof(a->store) - a->used) {
+		a->n = -1;
+		return;
+	}
+	memcpy(a->store + a->used, s, len);
+	a->v[a->n++] = a->store + a->used;
+	a->v[a->n] = NULL;
+	a->used += len;
+}
+
+int bench_row_add(struct bench_results *res, struct bench_row *row, const char *metric,
+		  const char *unit, double value)
+{
+	snprintf(row->metric, sizeof(row->metric), "%s", metric);
+	snprintf(row->unit, sizeof(row->unit), "%s", unit);
+	row->value = value;
+	return bench_results_add(res, row);
+}
+
+/* ---- parsers of kvmlab's output ------------------------------------------ */
+
+double bench_parse_boot_ms(const char *text, const char *what)
+{
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		double ms;
+		int end = 0;
+
+		if (sscanf(l, "kvmlab: boot %lf ms %n", &ms, &end) == 1 && end > 0 &&
+		    !strncmp(l + end, what, strlen(what)) &&
+		    (l[end + strlen(what)] == '\n' || l[end + strlen(what)] == '\0' ||
+		     l[end + strlen(what)] == '\r'))
+			return ms;
+	}
+	return -1;
+}
+
+double bench_parse_vmm_cpu_s(const char *text)
+{
+	double sum = 0;
+
+	if (!strstr(text, "kvmlab: thread "))
+		return -1;
+
+	for (const char *l = strstr(text, "kvmlab: thread "); l;
+	     l = strstr(l + 1, "kvmlab: thread ")) {
+		const char *c = strstr(l, " cpu="), *g = strstr(l, " guest="),
+			   *nl = strchr(l, '\n');
+
+		if (c && g && (!nl || (c < nl && g < nl)))
+			sum += strtod(c + 5, NULL) - strtod(g + 7, NULL);
+	}
+	return sum;
+}
+
+double bench_parse_exits(const char *text)
+{
+	double sum = 0;
+
+	for (const char *l = strstr(text, " exits: total="); l; l = strstr(l + 1, " exits: total="))
+		sum += strtod(l + 14, NULL);
+	return sum;
+}
+
+double bench_parse_guest_rss_mib(const char *text)
+{
+	double sum = 0;
+
+	for (const char *l = strstr(text, "kvmlab: memory region "); l;
+	     l = strstr(l + 1, "kvmlab: memory region ")) {
+		const char *r = strstr(l, " rss="), *nl = strchr(l, '\n');
+
+		if (r && (!nl || r < nl))
+			sum += strtod(r + 5, NULL);
+	}
+	return sum;
+}
+
+/* ---- shared pieces ------------------------------------------------------- */
+
+/* The default guest's command line with cmd (a shell command) appended the
+ * way kvmlab passes it, for QEMU's -append. */
+static void append_cmd(struct bench_argv *a, const char *cmd)
+{
+	char hex[4096], line[4600];
+
+	if (guest_cmd_encode_raw(cmd, hex, sizeof(hex)) < 0) {
+		a->n = -1;
+		return;
+	}
+	snprintf(line, sizeof(line), "%s %s=%s", DEFAULT_GUEST_CMDLINE, GUEST_CMD_PARAM, hex);
+	bench_argv_add(a, "-append");
+	bench_argv_add(a, line);
+}
+
+/* QEMU with KVM, q35, the same kernel and initramfs, memory and vCPUs of
+ * point p; the guest's exit status comes out of isa-debug-exit as
+ * (status << 1) | 1. */
+static void qemu_common(const struct bench_ctx *c, const struct bench_matrix *m,
+			const struct bench_point *p, struct bench_argv *a)
+{
+	const char *mem = bench_point_value(m, p, "memory.size");
+	const char *cpus = bench_point_value(m, p, "cpus.boot");
+
+	bench_argv_add(a, "qemu-system-x86_64");
+	bench_argv_add(a, "-accel");
+	bench_argv_add(a, "kvm");
+	bench_argv_add(a, "-M");
+	bench_argv_add(a, "q35");
+	bench_argv_add(a, "-cpu");
+	bench_argv_add(a, "host");
+	bench_argv_add(a, "-m");
+	bench_argv_add(a, mem ? mem : "512M");
+	bench_argv_add(a, "-smp");
+	bench_argv_add(a, cpus ? cpus : "1");
+	bench_argv_add(a, "-nodefaults");
+	bench_argv_add(a, "-display");
+	bench_argv_add(a, "none");
+	bench_argv_add(a, "-no-reboot");
+	bench_argv_add(a, "-serial");
+	bench_argv_add(a, "stdio");
+	bench_argv_add(a, "-device");
+	bench_argv_add(a, "isa-debug-exit,iobase=0xf4,iosize=0x04");
+	bench_argv_add(a, "-kernel");
+	bench_argv_add(a, c->kernel);
+	bench_argv_add(a, "-initrd");
+	bench_argv_add(a, c->initrd);
+}
+
+/* Only memory.size and cpus.boot (plus those in also[]) have a QEMU
+ * equivalent here; any other key set makes the point kvmlab-only. */
+static bool qemu_has_all(const struct bench_matrix *m, const char *const *also)
+{
+	for (unsigned int i = 0; i < m->naxes; i++) {
+		const char *k = m->axis[i].key;
+		bool ok = !strcmp(k, "memory.size") || !strcmp(k, "cpus.boot");
+
+		for (const char *const *x = also; x && *x && !ok; x++)
+			ok = !strcmp(k, *x);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* Host-side figures every suite reports. */
+static int host_figures(const struct bench_run *r, struct bench_row *row, struct bench_results *res,
+			bool kvmlab)
+{
+	int n = 0;
+
+	n += !bench_row_add(res, row, "wall_ms", "ms", r->wall_s * 1e3);
+	if (kvmlab) {
+		double rss = bench_parse_guest_rss_mib(r->err);
+
+		double cpu = bench_parse_vmm_cpu_s(r->err);
+
+		if (cpu >= 0)
+			n += !bench_row_add(res, row, "vmm_cpu_s", "s", cpu);
+		if (rss > 0)
+			n += !bench_row_add(res, row, "vmm_rss_overhead_mib", "MiB",
+					    (double)r->ru.ru_maxrss / 1024 - rss);
+	}
+	return n;
+}
+
+static bool is_qemu(const struct bench_row *row)
+{
+	return !strcmp(row->system, "qemu");
+}
+
+/* The guest's command succeeded: kvmlab passes its status through.  QEMU's
+ * isa-debug-exit gives (status << 1) | 1, but under some nested KVMs (seen
+ * in the emulated host) the guest's port write after ioperm() faults and
+ * /init falls back to an ACPI power-off, QEMU's status 0: the run ended,
+ * its status is unknown, and the suites check the guest's output instead. */
+static bool run_ok(const struct bench_run *r, const struct bench_row *row)
+{
+	return is_qemu(row) ? r->status == 1 || r->status == 0 : r->status == 0;
+}
+
+/* ---- boot ------------------------------------------------------------------ */
+
+static const struct bench_opt boot_opts[] = {
+    {"--memory", NULL, 0, 0},
+    {"--cpus", NULL, 0, 0},
+};
+
+static void boot_workload(const struct bench_ctx *c, const struct bench_matrix *m,
+			  const struct bench_point *p, struct bench_argv *a)
+{
+	(void)c, (void)m, (void)p;
+	bench_argv_add(a, "--trace");
+	bench_argv_add(a, "boot");
+	bench_argv_add(a, "--stats");
+	bench_argv_add(a, "--");
+	bench_argv_add(a, "true");
+}
+
+static void boot_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
+		      const struct bench_point *p, struct bench_argv *a)
+{
+	if (!qemu_has_all(m, NULL))
+		return;
+	qemu_common(c, m, p, a);
+	append_cmd(a, "true");
+}
+
+static int boot_parse(const struct bench_ctx *c, const struct bench_run *r, struct bench_row *row,
+		      struct bench_results *res)
+{
+	static const struct {
+		const char *marker, *metric;
+	} marks[] = {
+	    {"first KVM_RUN", "first_kvm_run_ms"},
+	    {"marker 2", "guest_init_ms"},
+	    {"marker 3", "guest_cmd_ms"},
+	};
+	int n;
+
+	(void)c;
+	if (!run_ok(r, row))
+		return -EINVAL;
+	n = host_figures(r, row, res, !is_qemu(row));
+	if (is_qemu(row))
+		return n;
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		double ms = bench_parse_boot_ms(r->err, marks[i].marker);
+
+		if (ms < 0)
+			return -EINVAL;
+		n += !bench_row_add(res, row, marks[i].metric, "ms", ms);
+	}
+	return n;
+}
+
+static const struct bench_suite boot_suite = {
+    .name = "boot",
+    .what = "exec to first KVM_RUN, guest init and command; VMM CPU and memory overhead",
+    .opts = boot_opts,
+    .nopts = sizeof(boot_opts) / sizeof(boot_opts[0]),
+    .workload = boot_workload,
+    .qemu = boot_qemu,
+    .parse = boot_parse,
+};
+
+/* ---- exits ----------------------------------------------------------------- */
+
+static const struct bench_opt exits_opts[] = {
+    {"--cpus", NULL, 0, 0},
+};
+
+static void exits_workload(const struct bench_ctx *c, const struct bench_matrix *m,
+			   const struct bench_point *p, struct bench_argv *a)
+{
+	char path[BENCH_PATH_MAX + 16];
+
+	(void)m, (void)p;
+	snprintf(path, sizeof(path), "%s/exits", c->guests_dir);
+	bench_argv_add(a, "--stats");
+	bench_argv_add(a, "--memory");
+	bench_argv_add(a, "64M");
+	bench_argv_add(a, "--kernel");
+	bench_argv_add(a, path);
+	bench_argv_add(a, "--cmdline");
+	bench_argv_add(a, EXITS_COUNT);
+}
+
+static int exits_parse(const struct bench_ctx *c, const struct bench_run *r, struct bench_row *row,
+		       struct bench_results *res)
+{
+	const char *l = strstr(r->err, "kvmlab: stopwatch: ");
+	double us = -1;
+	const char *per;
+
+	(void)c;
+	if (r->status != 0 || !l)
+		return -EINVAL;
+	per = strstr(l, " ms: ");
+	if (per)
+		us = strtod(per + 5, NULL);
+	if (us <= 0)
+		return -EINVAL;
+	return !bench_row_add(res, row, "pio_exit_us", "us", us) + host_figures(r, row, res, true);
+}
+
+static const struct bench_suite exits_suite = {
+    .name = "exits",
+    .what = "the cost of one port-I/O exit (the exits guest, " EXITS_COUNT " exits)",
+    .opts = exits_opts,
+    .nopts = sizeof(exits_opts) / sizeof(exits_opts[0]),
+    .workload = exits_workload,
+    .parse = exits_parse,
+};
+
+/* ---- blk ------------------------------------------------------------------- */
+
+/* The in-guest jobs: mode, request size, iodepth. */
+static const struct {
+	const char *mode, *bs;
+	unsigned int iodepth;
+} blk_jobs[] = {
+    {"randread", "4k", 1},   {"randread", "4k", 32}, {"randwrite", "4k", 1},
+    {"randwrite", "4k", 32}, {"read", "128k", 8},    {"write", "128k", 8},
+};
+
+/* The blk suite's --disk: bench.c puts path= of the prepared image in
+ * front (a group without a base gets "path=" c->disk when c->disk is set). */
+static const struct bench_opt blk_opts[] = {
+    {"--memory", NULL, 0, 0},
+    {"--cpus", NULL, 0, 0},
+    {"--disk", NULL, 1, 1},
+};
+
+static int blk_prepare(struct bench_ctx *c, char *err, size_t errlen)
+{
+	static const char zero[1 << 20];
+	int fd;
+
+	snprintf(c->disk, sizeof(c->disk), "%s/disk.img", c->out_dir);
+	fd = open(c->disk, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", c->disk, strerror(errno));
+		return -errno;
+	}
+	/* written, not sparse: reads must reach the host's storage */
+	for (int i = 0; i < BLK_IMAGE_MIB; i++)
+		if (write(fd, zero, sizeof(zero)) != (ssize_t)sizeof(zero)) {
+			int e = errno ? errno : EIO;
+
+			snprintf(err, errlen, "%s: %s", c->disk, strerror(e));
+			close(fd);
+			return -e;
+		}
+	if (fsync(fd) || close(fd)) {
+		snprintf(err, errlen, "%s: %s", c->disk, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* The guest's script: the I/O scheduler if guest.scheduler is set, then
+ * every job for `seconds`, each printing one JSON line. */
+static void blk_script(const struct bench_ctx *c, const struct bench_matrix *m,
+		       const struct bench_point *p, char *s, size_t n)
+{
+	const char *sched = bench_point_value(m, p, "guest.scheduler");
+	size_t used = 0;
+
+	s[0] = '\0';
+	if (sched)
+		used +=
+		    (size_t)snprintf(s + used, n - used,
+				     "echo %s > /sys/block/vda/queue/scheduler || exit 3; ", sched);
+	for (size_t i = 0; i < sizeof(blk_jobs) / sizeof(blk_jobs[0]) && used < n; i++)
+		used += (size_t)snprintf(s + used, n - used,
+					 "kvmlab-guest blk /dev/vda --mode %s --bs %s --iodepth %u "
+					 "--runtime %u --direct || exit 4; ",
+					 blk_jobs[i].mode, blk_jobs[i].bs, blk_jobs[i].iodepth,
+					 c->seconds);
+	if (used < n)
+		snprintf(s + used, n - used, "true");
+}
+
+static void blk_workload(const struct bench_ctx *c, const struct bench_matrix *m,
+			 const struct bench_point *p, struct bench_argv *a)
+{
+	char script[2048];
+
+	blk_script(c, m, p, script, sizeof(script));
+	bench_argv_add(a, "--stats");
+	bench_argv_add(a, "--");
+	bench_argv_add(a, "sh");
+	bench_argv_add(a, "-c");
+	bench_argv_add(a, script);
+}
+
+static void blk_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
+		     const struct bench_point *p, struct bench_argv *a)
+{
+	static const char *const keys[] = {"disk.cache",     "disk.engine",	"disk.queues",
+					   "disk.iothreads", "guest.scheduler", NULL};
+	const char *cache = bench_point_value(m, p, "disk.cache");
+	const char *engine = bench_point_value(m, p, "disk.engine");
+	const char *queues = bench_point_value(m, p, "disk.queues");
+	const char *iothreads = bench_point_value(m, p, "disk.iothreads");
+	char drive[BENCH_PATH_MAX + 128], dev[128], script[2048];
+
+	if (!qemu_has_all(m, keys))
+		return;
+	qemu_common(c, m, p, a);
+	/* kvmlab's engines: sync is a thread doing preadv/pwritev, like
+	 * QEMU's aio=threads; io_uring is io_uring in both */
+	snprintf(drive, sizeof(drive), "file=%s,if=none,id=d0,format=raw,cache=%s,aio=%s", c->disk,
+		 cache ? cache : "writeback",
+		 engine && !strcmp(engine, "io_uring") ? "io_uring" : "threads");
+	bench_argv_add(a, "-drive");
+	bench_argv_add(a, drive);
+	if (iothreads && strcmp(iothreads, "0")) {
+		/* QEMU 7.2 serves a virtio-blk device from one iothread */
+		bench_argv_add(a, "-object");
+		bench_argv_add(a, "iothread,id=io0");
+	}
+	snprintf(dev, sizeof(dev), "virtio-blk-pci,drive=d0,num-queues=%s%s", queues ? queues : "1",
+		 iothreads && strcmp(iothreads, "0") ? ",iothread=io0" : "");
+	bench_argv_add(a, "-device");
+	bench_argv_add(a, dev);
+	blk_script(c, m, p, script, sizeof(script));
+	append_cmd(a, script);
+}
+
+/* One job's JSON line -> its figures.  Returns the number added. */
+static int blk_line(const char *line, size_t len, struct bench_row *row, struct bench_results *res,
+		    double *ios, double *bytes)
+{
+	struct json_doc doc;
+	const struct json_value *mode, *bs, *qd, *v, *lat;
+	char prefix[48], metric[64];
+	int n = 0;
+
+	if (json_parse(&doc, line, len, NULL, NULL, 0, NULL))
+		return 0;
+	mode = json_get(doc.root, "mode");
+	bs = json_get(doc.root, "bs");
+	qd = json_get(doc.root, "iodepth");
+	lat = json_get(doc.root, "lat_us");
+	if (!mode || mode->type != JSON_STRING || !bs || bs->type != JSON_INT || !qd ||
+	    qd->type != JSON_INT)
+		goto out;
+	snprintf(prefix, sizeof(prefix), "%s_%" PRId64 "k_qd%" PRId64, mode->s, bs->i / 1024,
+		 qd->i);
+	static const struct {
+		const char *key, *suffix, *unit;
+		bool in_lat;
+	} fig[] = {
+	    {"iops", "iops", "IOPS", false},
+	    {"mbps", "mbps", "MB/s", false},
+	    {"p50", "p50_us", "us", true},
+	    {"p99", "p99_us", "us", true},
+	};
+	for (size_t i = 0; i < sizeof(fig) / sizeof(fig[0]); i++) {
+		v = json_get(fig[i].in_lat ? lat : doc.root, fig[i].key);
+		if (!v || (v->type != JSON_DOUBLE && v->type != JSON_INT))
+			continue;
+		snprintf(metric, sizeof(metric), "%s_%s", prefix, fig[i].suffix);
+		n += !bench_row_add(res, row, metric, fig[i].unit,
+				    v->type == JSON_INT ? (double)v->i : v->d);
+	}
+	v = json_get(doc.root, "ios");
+	if (v && v->type == JSON_INT)
+		*ios += (double)v->i;
+	v = json_get(doc.root, "bytes");
+	if (v && v->type == JSON_INT)
+		*bytes += (double)v->i;
+out:
+	json_doc_free(&doc);
+	return n;
+}
+
+static int blk_parse(const struct bench_ctx *c, const struct bench_run *r, struct bench_row *row,
+		     struct bench_results *res)
+{
+	const char *tag = "{\"tool\":\"kvmlab-guest blk\"";
+	double ios = 0, bytes = 0;
+	int n = 0, lines = 0;
+
+	(void)c;
+	if (!run_ok(r, row))
+		return -EINVAL;
+	for (const char *l = strstr(r->out, tag); l; l = strstr(l + 1, tag)) {
+		const char *end = strchr(l, '\n');
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+
+		while (len && (l[len - 1] == '\r' || l[len - 1] == ' '))
+			len--;
+		int k = blk_line(l, len, row, res, &ios, &bytes);
+
+		n += k;
+		lines += k > 0; /* a job line that did not parse does not count */
+	}
+	if (lines != (int)(sizeof(blk_jobs) / sizeof(blk_jobs[0])))
+		return -EINVAL;
+	n += host_figures(r, row, res, !is_qemu(row));
+	if (!is_qemu(row) && ios > 0) {
+		double cpu = bench_parse_vmm_cpu_s(r->err);
+
+		n += !bench_row_add(res, row, "exits_per_request", "exits",
+				    bench_parse_exits(r->err) / ios);
+		if (cpu >= 0 && bytes > 0)
+			n += !bench_row_add(res, row, "vmm_cpu_s_per_gb", "s/GB",
+					    cpu / (bytes / 1e9));
+	}
+	return n;
+}
+
+static const struct bench_suite blk_suite = {
+    .name = "blk",
+    .what = "4k random read/write at iodepth 1 and 32, 128k sequential read/write "
+	    "(kvmlab-guest blk, O_DIRECT in the guest)",
+    .opts = blk_opts,
+    .nopts = sizeof(blk_opts) / sizeof(blk_opts[0]),
+    .prepare = blk_prepare,
+    .workload = blk_workload,
+    .qemu = blk_qemu,
+    .parse = blk_parse,
+};
+
+/* ---- the table ------------------------------------------------------------- */
+
+const struct bench_suite *const bench_suites[] = {&boot_suite, &blk_suite, &exits_suite};
+const unsigned int bench_nsuites = sizeof(bench_suites) / sizeof(bench_suites[0]);
+
+const struct bench_suite *bench_suite_find(const char *name)
+{
+	for (unsigned int i = 0; i < bench_nsuites; i++)
+		if (!strcmp(bench_suites[i]->name, name))
+			return bench_suites[i];
+	return NULL;
+}
