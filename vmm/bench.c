@@ -211,23 +211,27 @@ static double now_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* The whole file (at most TEXT_MAX bytes), NUL-terminated; "" if none. */
+/* The whole file (at most TEXT_MAX bytes), NUL-terminated; "" if none;
+ * NULL without memory. */
 static char *slurp(const char *path)
 {
 	FILE *f = fopen(path, "re");
-	char *buf = calloc(1, TEXT_MAX + 1);
-	size_t n;
+	struct stat st;
+	size_t size = 0, n;
+	char *buf;
 
+	if (f && fstat(fileno(f), &st) == 0 && st.st_size > 0)
+		size = (uint64_t)st.st_size < TEXT_MAX ? (size_t)st.st_size : TEXT_MAX;
+	buf = malloc(size + 1);
 	if (!buf) {
 		if (f)
 			fclose(f);
 		return NULL;
 	}
-	if (!f)
-		return buf;
-	n = fread(buf, 1, TEXT_MAX, f);
+	n = f ? fread(buf, 1, size, f) : 0;
 	buf[n] = '\0';
-	fclose(f);
+	if (f)
+		fclose(f);
 	return buf;
 }
 
