@@ -10,12 +10,15 @@ cd "$(dirname "$0")"
 scripts/setup.sh
 
 status=0
-echo "== unit suite" >&2
+# stage NAME: a header with the time since the start, so that a slow CI run
+# shows where its time went.
+stage() { printf '== [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
+stage "unit suite"
 meson test -C build --suite unit --print-errorlogs || status=1
 
 # The unit suite again under AddressSanitizer + UndefinedBehaviorSanitizer:
 # a leak, an overflow or UB in any tested path fails the run.
-echo "== unit suite under ASan+UBSan" >&2
+stage "unit suite under ASan+UBSan"
 if [ ! -f build-asan/build.ninja ]; then
 	meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 fi
@@ -29,7 +32,7 @@ fi
 
 # Fuzz targets (libFuzzer, ASan+UBSan): a clang build of its own, each target
 # for a bounded time; a crash fails the run.
-echo "== fuzz targets (${FUZZ_SECONDS:-20} s each)" >&2
+stage "fuzz targets (${FUZZ_SECONDS:-20} s each)"
 if [ ! -f build-fuzz/build.ninja ]; then
 	CC=clang meson setup build-fuzz >/dev/null
 fi
@@ -54,7 +57,7 @@ in_host() {
 			meson test -C build --suite "$suite" --no-rebuild --print-errorlogs --num-processes 1 ||
 			rc=$?
 		if [ "$rc" -eq 123 ] && [ "$try" -eq 1 ]; then
-			echo "test.sh: emulator hang; $suite once more" >&2
+			stage "emulator hang; $suite once more"
 			continue
 		fi
 		break
@@ -66,12 +69,13 @@ in_host() {
 # each, so that a freeze costs at most one half again.
 KVM_HOST=(--timeout 2400 --memory 6G --hugepages 300 --hugepages-1g 1 --numa-nodes 2)
 for half in kvm-a kvm-b; do
-	echo "== $half: half of the kvm suite (through tests/nested/run)" >&2
+	stage "$half: half of the kvm suite (through tests/nested/run)"
 	in_host "$half" "${KVM_HOST[@]}" || status=1
 done
-echo "== kvm-smp suite (an emulated host with 2 CPUs: vCPU pinning, topology)" >&2
+stage "kvm-smp suite (an emulated host with 2 CPUs: vCPU pinning, topology)"
 in_host kvm-smp --timeout 900 --cpus 2 --memory 3G || status=1
 
+stage "done"
 if [ "$status" -ne 0 ]; then
 	echo "test.sh: FAILED" >&2
 else
