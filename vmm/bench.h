@@ -83,11 +83,14 @@ int bench_row_add(struct bench_results *res, struct bench_row *row, const char *
  * the "kvmlab: thread ... cpu=Xs guest=Ys" lines -> sum of cpu - guest
  * (the VMM's own CPU time outside the guest), or -1 without such lines;
  * "kvmlab: vcpuN exits: total=N" lines -> sum of N;
- * "memory region N: ... rss=N MiB" lines -> sum in MiB. */
+ * "memory region N: ... rss=N MiB" lines -> sum in MiB;
+ * "memory region N: ... prealloc=on|off (X ms)" lines -> sum of X, or -1
+ * without such lines. */
 double bench_parse_boot_ms(const char *text, const char *what);
 double bench_parse_vmm_cpu_s(const char *text);
 double bench_parse_exits(const char *text);
 double bench_parse_guest_rss_mib(const char *text);
+double bench_parse_prealloc_ms(const char *text);
 
 /* The command (kvmlab bench ...).  argv[0] is "bench".  Returns the exit
  * status: 0, 1 if a run failed, 2 for bad usage (one line on stderr). */

@@ -529,9 +529,235 @@ static const struct bench_suite blk_suite = {
     .parse = blk_parse,
 };
 
+/* ---- memory ---------------------------------------------------------------- */
+
+/* The guest touches half of its RAM (the rest is the kernel's and the
+ * initramfs'), 512M unless memory.size says otherwise. */
+#define MEM_DEFAULT_MIB 512
+
+static const struct bench_opt memory_opts[] = {
+    {"--memory", NULL, 0, 0},
+    {"--cpus", NULL, 0, 0},
+};
+
+/* MiB in a size such as 512M or 1G (K/M/G/T, powers of 1024); 0 if it is
+ * not one. */
+static uint64_t size_mib(const char *v)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v || n > (1ull << 40))
+		return 0;
+	switch (*end) {
+	case 'T':
+	case 't':
+		return n << 20;
+	case 'G':
+	case 'g':
+		return n << 10;
+	case 'M':
+	case 'm':
+		return n;
+	case 'K':
+	case 'k':
+		return n >> 10;
+	case '\0':
+		return n >> 20;
+	default:
+		return 0;
+	}
+}
+
+static void memory_script(const struct bench_matrix *m, const struct bench_point *p, char *s,
+			  size_t n)
+{
+	uint64_t mib = size_mib(bench_point_value(m, p, "memory.size"));
+
+	snprintf(s, n, "kvmlab-guest mem %lluM",
+		 (unsigned long long)((mib ? mib : MEM_DEFAULT_MIB) / 2));
+}
+
+static void memory_workload(const struct bench_ctx *c, const struct bench_matrix *m,
+			    const struct bench_point *p, struct bench_argv *a)
+{
+	char script[128];
+
+	(void)c;
+	memory_script(m, p, script, sizeof(script));
+	bench_argv_add(a, "--trace");
+	bench_argv_add(a, "boot");
+	bench_argv_add(a, "--stats");
+	bench_argv_add(a, "--");
+	bench_argv_add(a, "sh");
+	bench_argv_add(a, "-c");
+	bench_argv_add(a, script);
+}
+
+/* QEMU's memory backend objects for kvmlab's --memory keys:
+ * backend=anon -> memory-backend-ram, memfd -> memory-backend-memfd
+ * (hugepage-size -> hugetlb=on,hugetlbsize=), hugetlbfs ->
+ * memory-backend-file on path= (default /dev/hugepages), prealloc=,
+ * merge=, shared= -> share=.  thp=on is QEMU's own default for guest RAM
+ * (it madvises MADV_HUGEPAGE), thp=off has no equivalent, nor have other
+ * keys (bind=, ...): such points are kvmlab-only. */
+static void memory_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
+			const struct bench_point *p, struct bench_argv *a)
+{
+	static const char *const keys[] = {
+	    "memory.backend", "memory.hugepage-size", "memory.path", "memory.prealloc",
+	    "memory.merge",   "memory.shared",	      "memory.thp",  NULL};
+	const char *backend = bench_point_value(m, p, "memory.backend");
+	const char *hps = bench_point_value(m, p, "memory.hugepage-size");
+	const char *path = bench_point_value(m, p, "memory.path");
+	const char *prealloc = bench_point_value(m, p, "memory.prealloc");
+	const char *merge = bench_point_value(m, p, "memory.merge");
+	const char *shared = bench_point_value(m, p, "memory.shared");
+	const char *thp = bench_point_value(m, p, "memory.thp");
+	const char *size = bench_point_value(m, p, "memory.size");
+	char obj[BENCH_PATH_MAX + 256], script[128];
+	int n;
+
+	if (!qemu_has_all(m, keys) || (thp && strcmp(thp, "on")))
+		return;
+	if (!backend || !strcmp(backend, "anon")) {
+		if (hps) /* anonymous memory has no fixed page size in kvmlab either */
+			return;
+		n = snprintf(obj, sizeof(obj), "memory-backend-ram,id=m0");
+	} else if (!strcmp(backend, "memfd")) {
+		n = snprintf(obj, sizeof(obj), "memory-backend-memfd,id=m0%s%s",
+			     hps ? ",hugetlb=on,hugetlbsize=" : "", hps ? hps : "");
+	} else if (!strcmp(backend, "hugetlbfs")) {
+		n = snprintf(obj, sizeof(obj), "memory-backend-file,id=m0,mem-path=%s",
+			     path ? path : "/dev/hugepages");
+	} else {
+		return;
+	}
+	if (n > 0 && (size_t)n < sizeof(obj))
+		n += snprintf(obj + n, sizeof(obj) - (size_t)n, ",size=%s%s%s%s%s%s%s",
+			      size ? size : "512M", prealloc ? ",prealloc=" : "",
+			      prealloc ? prealloc : "", merge ? ",merge=" : "", merge ? merge : "",
+			      shared ? ",share=" : "", shared ? shared : "");
+	if (n <= 0 || (size_t)n >= sizeof(obj)) {
+		a->n = -1;
+		return;
+	}
+	qemu_common(c, m, p, a);
+	bench_argv_add(a, "-object");
+	bench_argv_add(a, obj);
+	bench_argv_add(a, "-machine");
+	bench_argv_add(a, "memory-backend=m0");
+	memory_script(m, p, script, sizeof(script));
+	append_cmd(a, script);
+}
+
+/* Sum of "WHAT (X ms)"-style prealloc times and of " KEY=N MiB" figures
+ * over the memory region lines of --stats. */
+static double region_sum(const char *text, const char *key)
+{
+	double sum = 0;
+	size_t klen = strlen(key);
+
+	for (const char *l = strstr(text, "kvmlab: memory region "); l;
+	     l = strstr(l + 1, "kvmlab: memory region ")) {
+		const char *nl = strchr(l, '\n');
+
+		for (const char *k = strstr(l, key); k && (!nl || k < nl); k = strstr(k + 1, key))
+			if (k[-1] == ' ') {
+				sum += strtod(k + klen, NULL);
+				break;
+			}
+	}
+	return sum;
+}
+
+double bench_parse_prealloc_ms(const char *text)
+{
+	double sum = 0;
+	int seen = 0;
+
+	for (const char *l = strstr(text, "kvmlab: memory region "); l;
+	     l = strstr(l + 1, "kvmlab: memory region ")) {
+		const char *k = strstr(l, " prealloc="), *nl = strchr(l, '\n');
+		const char *paren = k ? strchr(k, '(') : NULL;
+
+		if (!k || (nl && k > nl) || !paren || (nl && paren > nl))
+			continue;
+		sum += strtod(paren + 1, NULL);
+		seen = 1;
+	}
+	return seen ? sum : -1;
+}
+
+static int memory_parse(const struct bench_ctx *c, const struct bench_run *r, struct bench_row *row,
+			struct bench_results *res)
+{
+	const char *tag = "{\"tool\":\"kvmlab-guest mem\"";
+	const char *l = strstr(r->out, tag);
+	static const char *const figs[] = {"first_touch_ms", "second_pass_ms"};
+	struct json_doc doc;
+	const char *end;
+	size_t len;
+	int n = 0;
+
+	(void)c;
+	if (!run_ok(r, row) || !l)
+		return -EINVAL;
+	end = strchr(l, '\n');
+	len = end ? (size_t)(end - l) : strlen(l);
+	while (len && (l[len - 1] == '\r' || l[len - 1] == ' '))
+		len--;
+	if (json_parse(&doc, l, len, NULL, NULL, 0, NULL))
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(figs) / sizeof(figs[0]); i++) {
+		const struct json_value *v = json_get(doc.root, figs[i]);
+
+		if (!v || (v->type != JSON_DOUBLE && v->type != JSON_INT)) {
+			json_doc_free(&doc);
+			return -EINVAL;
+		}
+		n += !bench_row_add(res, row, figs[i], "ms",
+				    v->type == JSON_INT ? (double)v->i : v->d);
+	}
+	json_doc_free(&doc);
+	n += !bench_row_add(res, row, "host_minor_faults", "faults", (double)r->ru.ru_minflt);
+	n += host_figures(r, row, res, !is_qemu(row));
+	if (!is_qemu(row)) {
+		double init = bench_parse_boot_ms(r->err, "marker 2");
+		double pre = bench_parse_prealloc_ms(r->err);
+
+		if (init < 0 || pre < 0)
+			return -EINVAL;
+		n += !bench_row_add(res, row, "guest_init_ms", "ms", init);
+		n += !bench_row_add(res, row, "prealloc_ms", "ms", pre);
+		n += !bench_row_add(res, row, "guest_rss_mib", "MiB", region_sum(r->err, "rss="));
+		n += !bench_row_add(res, row, "anon_huge_mib", "MiB",
+				    region_sum(r->err, "anon_huge="));
+		n += !bench_row_add(res, row, "hugepages", "pages",
+				    region_sum(r->err, "hugepages="));
+	}
+	return n;
+}
+
+static const struct bench_suite memory_suite = {
+    .name = "memory",
+    .what = "boot and touch half of guest RAM (kvmlab-guest mem): first touch (faults) and "
+	    "a second pass; host page faults, prealloc time, RSS, THP and hugepages",
+    .opts = memory_opts,
+    .nopts = sizeof(memory_opts) / sizeof(memory_opts[0]),
+    .workload = memory_workload,
+    .qemu = memory_qemu,
+    .parse = memory_parse,
+};
+
 /* ---- the table ------------------------------------------------------------- */
 
-const struct bench_suite *const bench_suites[] = {&boot_suite, &blk_suite, &exits_suite};
+const struct bench_suite *const bench_suites[] = {&boot_suite, &blk_suite, &exits_suite,
+						  &memory_suite};
 const unsigned int bench_nsuites = sizeof(bench_suites) / sizeof(bench_suites[0]);
 
 const struct bench_suite *bench_suite_find(const char *name)

@@ -14,6 +14,7 @@
  *                          block-I/O load generator and verifier (blk.c)
  *   kvmlab-guest net MODE [OPTIONS]
  *                          TCP benchmark and transfer verifier (net.c)
+ *   kvmlab-guest mem SIZE  touch SIZE of memory twice and time it (mem.c)
  *
  * Exit status: 0 success, 1 failure (for cmd: no command given), 2 bad usage
  * (for cmd: malformed hex).  New subcommands (load generators, ...) go into
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "blk.h"
+#include "mem.h"
 #include "net.h"
 #include "vmm/guest_cmd.h"
 
@@ -90,6 +92,10 @@ static const struct subcmd cmds[] = {
      "streams), rr (request/response latency), send-file/recv-file (seeded\n"
      "pattern, every byte checked); one JSON line (" PROG " net --help)",
      0, NET_MAX_ARGS, net_main},
+    {"mem", "SIZE",
+     "map SIZE (256M, 1G, ...) of memory, write every page (the faults) and\n"
+     "then every cache line (the steady state); one JSON line with both times",
+     1, 1, mem_main},
     {"help", "", "this text (also --help, -h)", 0, 0, cmd_help},
 };
 

@@ -214,12 +214,173 @@ static void test_argv_overflow(void **state)
 	assert_int_equal(a.n, -1);
 }
 
+/* ---- memory ---- */
+
+static const char mem_err[] =
+    "kvmlab: boot  4907.720 ms  marker 2\n"
+    "kvmlab: thread vcpu0 tid=12 cpus=0-1 cpu=4.25s guest=4.00s\n"
+    "kvmlab: memory region 0: gpa=0x0 size=2048 MiB backing=memfd page=2048 KiB "
+    "prealloc=on (812.5 ms) thp=default merge=off rss=2048 MiB anon_huge=0 MiB "
+    "hugepages=1024\n"
+    "kvmlab: memory region 1: gpa=0x100000000 size=1024 MiB backing=memfd page=2048 KiB "
+    "prealloc=on (400.0 ms) thp=default merge=off rss=1024 MiB anon_huge=0 MiB "
+    "hugepages=512\n";
+
+static const char mem_out[] =
+    "guest says hi\r\n"
+    "{\"tool\":\"kvmlab-guest mem\",\"bytes\":268435456,"
+    "\"first_touch_ms\":120.500,\"second_pass_ms\":30.250,"
+    "\"first_touch_mbps\":2227.6,\"second_pass_mbps\":8874.0,\"sum\":7}\r\n";
+
+static void test_memory_parse(void **state)
+{
+	const struct bench_suite *s = bench_suite_find("memory");
+	struct bench_ctx c = {.seconds = 1};
+	struct bench_results res;
+	struct bench_row row = {.system = "kvmlab", .suite = "memory"};
+	struct bench_run r = {.out = mem_out, .err = mem_err, .status = 0, .wall_s = 6};
+	double v = 0;
+
+	(void)state;
+	assert_non_null(s);
+	assert_true(bench_parse_prealloc_ms(mem_err) == 1212.5);
+	assert_true(bench_parse_prealloc_ms("kvmlab: boot 1 ms  marker 2\n") == -1);
+	r.ru.ru_minflt = 4321;
+	bench_results_init(&res, "v", "k", false);
+	assert_true(s->parse(&c, &r, &row, &res) > 0);
+	assert_int_equal(count_metric(&res, "first_touch_ms", &v), 1);
+	assert_true(v == 120.5);
+	assert_int_equal(count_metric(&res, "second_pass_ms", &v), 1);
+	assert_true(v == 30.25);
+	assert_int_equal(count_metric(&res, "host_minor_faults", &v), 1);
+	assert_true(v == 4321);
+	assert_int_equal(count_metric(&res, "prealloc_ms", &v), 1);
+	assert_true(v == 1212.5);
+	assert_int_equal(count_metric(&res, "guest_rss_mib", &v), 1);
+	assert_true(v == 3072);
+	assert_int_equal(count_metric(&res, "hugepages", &v), 1);
+	assert_true(v == 1536);
+	assert_int_equal(count_metric(&res, "guest_init_ms", &v), 1);
+	assert_true(v == 4907.72);
+	bench_results_free(&res);
+
+	/* QEMU: the guest's figures and the host's faults, nothing of --stats */
+	snprintf(row.system, sizeof(row.system), "qemu");
+	r.err = "";
+	r.status = 1;
+	bench_results_init(&res, "v", "k", false);
+	assert_true(s->parse(&c, &r, &row, &res) > 0);
+	assert_int_equal(count_metric(&res, "first_touch_ms", &v), 1);
+	assert_int_equal(count_metric(&res, "prealloc_ms", &v), 0);
+	bench_results_free(&res);
+
+	/* no JSON line, or one without the times, or a failed run: refused */
+	snprintf(row.system, sizeof(row.system), "kvmlab");
+	r.err = mem_err;
+	r.status = 0;
+	r.out = "nothing\n";
+	bench_results_init(&res, "v", "k", false);
+	assert_int_equal(s->parse(&c, &r, &row, &res), -EINVAL);
+	r.out = "{\"tool\":\"kvmlab-guest mem\",\"bytes\":1}\n";
+	assert_int_equal(s->parse(&c, &r, &row, &res), -EINVAL);
+	r.out = mem_out;
+	r.status = 1;
+	assert_int_equal(s->parse(&c, &r, &row, &res), -EINVAL);
+	bench_results_free(&res);
+}
+
+/* Join a's words with spaces into buf. */
+static const char *joined(const struct bench_argv *a, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	for (int i = 0; i < a->n; i++) {
+		strncat(buf, a->v[i], n - strlen(buf) - 1);
+		strncat(buf, " ", n - strlen(buf) - 1);
+	}
+	return buf;
+}
+
+static void test_memory_commands(void **state)
+{
+	const struct bench_suite *s = bench_suite_find("memory");
+	struct bench_ctx c = {.seconds = 1};
+	struct bench_matrix m;
+	struct bench_point p;
+	struct bench_argv a = {.n = 0};
+	char err[256], all[8192];
+
+	(void)state;
+	snprintf(c.kernel, sizeof(c.kernel), "/boot/vmlinuz-x");
+	snprintf(c.initrd, sizeof(c.initrd), "/b/initramfs.cpio.gz");
+	bench_matrix_init(&m);
+	assert_int_equal(bench_matrix_add(&m, "memory.size=1G", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_add(&m, "memory.backend=memfd,anon", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_add(&m, "memory.hugepage-size=2M", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_add(&m, "memory.prealloc=on", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_point(&m, 0, &p), 0);
+
+	/* the guest touches half of RAM */
+	s->workload(&c, &m, &p, &a);
+	assert_true(a.n > 0);
+	assert_string_equal(a.v[a.n - 1], "kvmlab-guest mem 512M");
+
+	a.n = 0;
+	a.used = 0;
+	s->qemu(&c, &m, &p, &a);
+	joined(&a, all, sizeof(all));
+	assert_non_null(strstr(all, "-m 1G "));
+	assert_non_null(strstr(all,
+			       "-object memory-backend-memfd,id=m0,hugetlb=on,"
+			       "hugetlbsize=2M,size=1G,prealloc=on -machine memory-backend=m0 "));
+
+	/* anon with a fixed page size: no QEMU equivalent */
+	assert_int_equal(bench_matrix_point(&m, 1, &p), 0);
+	a.n = 0;
+	a.used = 0;
+	s->qemu(&c, &m, &p, &a);
+	assert_int_equal(a.n, 0);
+
+	/* anon, thp=on (QEMU's default), merge: memory-backend-ram */
+	bench_matrix_init(&m);
+	assert_int_equal(bench_matrix_add(&m, "memory.thp=on,off", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_add(&m, "memory.merge=on", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_point(&m, 0, &p), 0);
+	a.n = 0;
+	a.used = 0;
+	s->qemu(&c, &m, &p, &a);
+	joined(&a, all, sizeof(all));
+	assert_non_null(strstr(all, "-object memory-backend-ram,id=m0,size=512M,merge=on "));
+	a.n = 0;
+	a.used = 0;
+	s->workload(&c, &m, &p, &a);
+	assert_string_equal(a.v[a.n - 1], "kvmlab-guest mem 256M");
+	/* thp=off: none */
+	assert_int_equal(bench_matrix_point(&m, 1, &p), 0);
+	a.n = 0;
+	a.used = 0;
+	s->qemu(&c, &m, &p, &a);
+	assert_int_equal(a.n, 0);
+
+	/* hugetlbfs on a given path */
+	bench_matrix_init(&m);
+	assert_int_equal(bench_matrix_add(&m, "memory.backend=hugetlbfs", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_add(&m, "memory.path=/mnt/huge1g", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_point(&m, 0, &p), 0);
+	a.n = 0;
+	a.used = 0;
+	s->qemu(&c, &m, &p, &a);
+	joined(&a, all, sizeof(all));
+	assert_non_null(
+	    strstr(all, "-object memory-backend-file,id=m0,mem-path=/mnt/huge1g,size=512M "));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parsers),	  cmocka_unit_test(test_boot_parse),
-	    cmocka_unit_test(test_blk_parse),	  cmocka_unit_test(test_commands),
-	    cmocka_unit_test(test_argv_overflow),
+	    cmocka_unit_test(test_parsers),	    cmocka_unit_test(test_boot_parse),
+	    cmocka_unit_test(test_blk_parse),	    cmocka_unit_test(test_commands),
+	    cmocka_unit_test(test_argv_overflow),   cmocka_unit_test(test_memory_parse),
+	    cmocka_unit_test(test_memory_commands),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
