@@ -602,15 +602,18 @@ static void memory_workload(const struct bench_ctx *c, const struct bench_matrix
  * backend=anon -> memory-backend-ram, memfd -> memory-backend-memfd
  * (hugepage-size -> hugetlb=on,hugetlbsize=), hugetlbfs ->
  * memory-backend-file on path= (default /dev/hugepages), prealloc=,
- * merge=, shared= -> share=.  thp=on is QEMU's own default for guest RAM
- * (it madvises MADV_HUGEPAGE), thp=off has no equivalent, nor have other
- * keys (bind=, ...): such points are kvmlab-only. */
+ * merge=, shared= -> share=, host-nodes= and policy= -> the same (QEMU's
+ * policies have kvmlab's names).  thp=on is QEMU's own default for guest
+ * RAM (it madvises MADV_HUGEPAGE); thp=off has no equivalent, nor have
+ * other keys: such points are kvmlab-only. */
 static void memory_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
 			const struct bench_point *p, struct bench_argv *a)
 {
-	static const char *const keys[] = {
-	    "memory.backend", "memory.hugepage-size", "memory.path", "memory.prealloc",
-	    "memory.merge",   "memory.shared",	      "memory.thp",  NULL};
+	static const char *const keys[] = {"memory.backend", "memory.hugepage-size",
+					   "memory.path",    "memory.prealloc",
+					   "memory.merge",   "memory.shared",
+					   "memory.thp",     "memory.host-nodes",
+					   "memory.policy",  NULL};
 	const char *backend = bench_point_value(m, p, "memory.backend");
 	const char *hps = bench_point_value(m, p, "memory.hugepage-size");
 	const char *path = bench_point_value(m, p, "memory.path");
@@ -619,6 +622,8 @@ static void memory_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
 	const char *shared = bench_point_value(m, p, "memory.shared");
 	const char *thp = bench_point_value(m, p, "memory.thp");
 	const char *size = bench_point_value(m, p, "memory.size");
+	const char *nodes = bench_point_value(m, p, "memory.host-nodes");
+	const char *policy = bench_point_value(m, p, "memory.policy");
 	char obj[BENCH_PATH_MAX + 256], script[128];
 	int n;
 
@@ -642,6 +647,10 @@ static void memory_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
 			      size ? size : "512M", prealloc ? ",prealloc=" : "",
 			      prealloc ? prealloc : "", merge ? ",merge=" : "", merge ? merge : "",
 			      shared ? ",share=" : "", shared ? shared : "");
+	if (n > 0 && (size_t)n < sizeof(obj))
+		n += snprintf(obj + n, sizeof(obj) - (size_t)n, "%s%s%s%s",
+			      nodes ? ",host-nodes=" : "", nodes ? nodes : "",
+			      policy ? ",policy=" : "", policy ? policy : "");
 	if (n <= 0 || (size_t)n >= sizeof(obj)) {
 		a->n = -1;
 		return;

@@ -372,6 +372,18 @@ static void test_memory_commands(void **state)
 	joined(&a, all, sizeof(all));
 	assert_non_null(
 	    strstr(all, "-object memory-backend-file,id=m0,mem-path=/mnt/huge1g,size=512M "));
+
+	/* NUMA: host-nodes and policy carry over */
+	bench_matrix_init(&m);
+	assert_int_equal(bench_matrix_add(&m, "memory.host-nodes=1", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_add(&m, "memory.policy=bind", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_point(&m, 0, &p), 0);
+	a.n = 0;
+	a.used = 0;
+	s->qemu(&c, &m, &p, &a);
+	joined(&a, all, sizeof(all));
+	assert_non_null(
+	    strstr(all, "-object memory-backend-ram,id=m0,size=512M,host-nodes=1,policy=bind "));
 }
 
 int main(void)
