@@ -74,6 +74,7 @@ bench() {
 		echo "(failed, status $?: see $out/$name.log)"
 		tail -n 5 "$out/$name.log" | sed 's/^/    /'
 	fi
+	rm -f "$out/$name/disk.img" # the blk suite's 256 MiB image
 	echo
 }
 
