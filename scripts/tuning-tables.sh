@@ -82,7 +82,8 @@ bench() {
 	echo "Measured $(date -u +%Y-%m-%d) with $("$KVMLAB" --version 2>/dev/null || echo kvmlab)," \
 		"host kernel $(uname -r)${KVMLAB_EMULATED_HOST:+, in the emulated host (relative figures only)}."
 	echo
-	bench exits "pio_exit_us wall_ms" -- exits --repeat 3
+	bench exits "pio_exit_us mmio_exit_us kick_us kick_userspace_exits rng_round_trip_us" -- \
+		exits --set ioeventfd=on,off --repeat 3
 	bench boot "first_kvm_run_ms guest_init_ms wall_ms vmm_rss_overhead_mib" -- \
 		boot --set cpus.boot=1,2 --repeat 3 --with-peers
 	bench blk-cache "randread_4k_qd1_iops randread_4k_qd32_iops randwrite_4k_qd32_iops read_128k_qd8_mbps write_128k_qd8_mbps randwrite_4k_qd1_p99_us exits_per_request" -- \

@@ -92,6 +92,15 @@ double bench_parse_exits(const char *text);
 double bench_parse_guest_rss_mib(const char *text);
 double bench_parse_prealloc_ms(const char *text);
 
+/* The exits guest's brackets: the i-th "exits: MODE COUNT" line of out
+ * with the i-th "kvmlab: stopwatch: E exits in T ms" line of err gives
+ * MODE's time per operation (pio_exit_us, mmio_exit_us, kick_us,
+ * rng_round_trip_us) and, for kick and rr, E / COUNT (exits that reached
+ * kvmlab per operation).  Returns the number of rows added, or -EINVAL
+ * unless every mode was seen once with a plausible line. */
+int bench_parse_exits_brackets(const char *out, const char *err, struct bench_row *row,
+			       struct bench_results *res);
+
 /* The command (kvmlab bench ...).  argv[0] is "bench".  Returns the exit
  * status: 0, 1 if a run failed, 2 for bad usage (one line on stderr). */
 int bench_main(int argc, char **argv);

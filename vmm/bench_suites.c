@@ -268,10 +268,22 @@ static const struct bench_suite boot_suite = {
     .parse = boot_parse,
 };
 
-/* ---- exits ----------------------------------------------------------------- */
+/* ---- exits ---------------------------------------------------------------- */
 
+/* The exits guest with "all N" (guests/exits.c): a bracket per mode, each
+ * announced on the console as "exits: MODE COUNT" before its stopwatch
+ * start; the i-th announcement goes with kvmlab's i-th stopwatch line. */
 static const struct bench_opt exits_opts[] = {
-    {"--cpus", NULL, 0, 0},
+    {"--cpus", NULL, 0, 0}, {"--rng", NULL, 1, 1}, /* kick and rr; ioeventfd=/irqfd= go here */
+};
+
+static const struct {
+	const char *mode, *metric, *exits_metric;
+} exits_modes[] = {
+    {"pio", "pio_exit_us", NULL},
+    {"mmio", "mmio_exit_us", NULL},
+    {"kick", "kick_us", "kick_userspace_exits"},
+    {"rr", "rng_round_trip_us", "rr_userspace_exits"},
 };
 
 static void exits_workload(const struct bench_ctx *c, const struct bench_matrix *m,
@@ -287,30 +299,61 @@ static void exits_workload(const struct bench_ctx *c, const struct bench_matrix 
 	bench_argv_add(a, "--kernel");
 	bench_argv_add(a, path);
 	bench_argv_add(a, "--cmdline");
-	bench_argv_add(a, EXITS_COUNT);
+	bench_argv_add(a, "all " EXITS_COUNT);
+}
+
+int bench_parse_exits_brackets(const char *out, const char *err, struct bench_row *row,
+			       struct bench_results *res)
+{
+	const char *g = out, *w = err;
+	int n = 0, seen = 0;
+
+	for (;;) {
+		char mode[16];
+		unsigned long long count, exits;
+		double ms;
+		size_t i;
+
+		g = strstr(g, "exits: ");
+		w = strstr(w, "kvmlab: stopwatch: ");
+		if (!g || !w)
+			break;
+		if (sscanf(g, "exits: %15s %llu", mode, &count) != 2 ||
+		    sscanf(w, "kvmlab: stopwatch: %llu exits in %lf ms", &exits, &ms) != 2)
+			return -EINVAL;
+		g += 7;
+		w += 19;
+		for (i = 0; i < sizeof(exits_modes) / sizeof(exits_modes[0]); i++)
+			if (!strcmp(mode, exits_modes[i].mode))
+				break;
+		if (i == sizeof(exits_modes) / sizeof(exits_modes[0]) || !count || ms <= 0)
+			return -EINVAL;
+		n +=
+		    !bench_row_add(res, row, exits_modes[i].metric, "us", ms * 1e3 / (double)count);
+		if (exits_modes[i].exits_metric)
+			n += !bench_row_add(res, row, exits_modes[i].exits_metric, "exits/op",
+					    (double)exits / (double)count);
+		seen |= 1 << i;
+	}
+	return seen == (1 << (sizeof(exits_modes) / sizeof(exits_modes[0]))) - 1 ? n : -EINVAL;
 }
 
 static int exits_parse(const struct bench_ctx *c, const struct bench_run *r, struct bench_row *row,
 		       struct bench_results *res)
 {
-	const char *l = strstr(r->err, "kvmlab: stopwatch: ");
-	double us = -1;
-	const char *per;
+	int n;
 
 	(void)c;
-	if (r->status != 0 || !l)
+	if (r->status != 0)
 		return -EINVAL;
-	per = strstr(l, " ms: ");
-	if (per)
-		us = strtod(per + 5, NULL);
-	if (us <= 0)
-		return -EINVAL;
-	return !bench_row_add(res, row, "pio_exit_us", "us", us) + host_figures(r, row, res, true);
+	n = bench_parse_exits_brackets(r->out, r->err, row, res);
+	return n < 0 ? n : n + host_figures(r, row, res, true);
 }
 
 static const struct bench_suite exits_suite = {
     .name = "exits",
-    .what = "the cost of one port-I/O exit (the exits guest, " EXITS_COUNT " exits)",
+    .what = "the cost of a port-I/O exit, an MMIO exit, a virtqueue kick (ioeventfd or not) "
+	    "and a virtio-rng round trip (the exits guest, " EXITS_COUNT " each)",
     .opts = exits_opts,
     .nopts = sizeof(exits_opts) / sizeof(exits_opts[0]),
     .workload = exits_workload,

@@ -386,13 +386,75 @@ static void test_memory_commands(void **state)
 	    strstr(all, "-object memory-backend-ram,id=m0,size=512M,host-nodes=1,policy=bind "));
 }
 
+/* ---- exits ---- */
+
+static void test_exits_parse(void **state)
+{
+	static const char out[] = "exits: pio 20000\r\nexits: mmio 20000\r\n"
+				  "exits: kick 20000\r\nexits: rr 2000\r\n";
+	static const char err[] =
+	    "kvmlab: stopwatch: 20000 exits in 800.000 ms: 40.00 us per exit\n"
+	    "kvmlab: stopwatch: 20000 exits in 1000.000 ms: 50.00 us per exit\n"
+	    "kvmlab: stopwatch: 0 exits in 300.000 ms: 0.00 us per exit\n"
+	    "kvmlab: stopwatch: 0 exits in 200.000 ms: 0.00 us per exit\n"
+	    "kvmlab: thread vcpu0 tid=12 cpus=0-1 cpu=4.25s guest=4.00s\n";
+	const struct bench_suite *s = bench_suite_find("exits");
+	struct bench_ctx c = {.seconds = 1};
+	struct bench_results res;
+	struct bench_row row = {.system = "kvmlab", .suite = "exits"};
+	struct bench_run r = {.out = out, .err = err, .status = 0, .wall_s = 3};
+	struct bench_argv a = {.n = 0};
+	struct bench_matrix m;
+	struct bench_point p;
+	char e[128], all[2048];
+	double v = 0;
+
+	(void)state;
+	bench_results_init(&res, "v", "k", false);
+	assert_true(s->parse(&c, &r, &row, &res) > 0);
+	assert_int_equal(count_metric(&res, "pio_exit_us", &v), 1);
+	assert_true(v == 40);
+	assert_int_equal(count_metric(&res, "mmio_exit_us", &v), 1);
+	assert_true(v == 50);
+	assert_int_equal(count_metric(&res, "kick_us", &v), 1);
+	assert_true(v == 15);
+	assert_int_equal(count_metric(&res, "kick_userspace_exits", &v), 1);
+	assert_true(v == 0);
+	assert_int_equal(count_metric(&res, "rng_round_trip_us", &v), 1);
+	assert_true(v == 100);
+	bench_results_free(&res);
+
+	/* a bracket missing, an unknown mode, a failed run: refused */
+	bench_results_init(&res, "v", "k", false);
+	r.out = "exits: pio 20000\nexits: mmio 20000\nexits: kick 20000\n";
+	assert_int_equal(s->parse(&c, &r, &row, &res), -EINVAL);
+	r.out = "exits: doing 20000 port-I/O exits\n";
+	assert_int_equal(s->parse(&c, &r, &row, &res), -EINVAL);
+	r.out = out;
+	r.status = 3;
+	assert_int_equal(s->parse(&c, &r, &row, &res), -EINVAL);
+	bench_results_free(&res);
+
+	/* the guest gets "all N" and a virtio-rng that takes ioeventfd= */
+	bench_matrix_init(&m);
+	assert_int_equal(bench_matrix_add(&m, "ioeventfd=off", e, sizeof(e)), 0);
+	assert_int_equal(bench_matrix_point(&m, 0, &p), 0);
+	s->workload(&c, &m, &p, &a);
+	assert_string_equal(a.v[a.n - 1], "all 20000");
+	a.n = bench_point_options(&m, &p, s->opts, s->nopts, a.v, BENCH_ARGV_MAX, a.store,
+				  sizeof(a.store), e, sizeof(e));
+	assert_true(a.n > 0);
+	joined(&a, all, sizeof(all));
+	assert_string_equal(all, "--rng ioeventfd=off ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parsers),	    cmocka_unit_test(test_boot_parse),
 	    cmocka_unit_test(test_blk_parse),	    cmocka_unit_test(test_commands),
 	    cmocka_unit_test(test_argv_overflow),   cmocka_unit_test(test_memory_parse),
-	    cmocka_unit_test(test_memory_commands),
+	    cmocka_unit_test(test_memory_commands), cmocka_unit_test(test_exits_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
