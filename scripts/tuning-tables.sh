@@ -93,7 +93,9 @@ bench() {
 	bench blk-sched "randread_4k_qd1_iops randread_4k_qd32_iops randwrite_4k_qd32_iops read_128k_qd8_mbps randread_4k_qd1_p50_us" -- \
 		blk --set disk.cache=none --set guest.scheduler=none,mq-deadline --repeat 2 --seconds 2
 	bench blk-queues "randread_4k_qd32_iops randwrite_4k_qd32_iops read_128k_qd8_mbps exits_per_request vmm_cpu_s_per_gb" -- \
-		blk --set disk.cache=none --set disk.queues=1,2 --set disk.iothreads=1,2 --repeat 2 --seconds 2
+		blk --set disk.cache=none --set disk.queues=1,2 --set disk.iothreads=1 --repeat 2 --seconds 2
+	bench blk-iothreads "randread_4k_qd32_iops randwrite_4k_qd32_iops read_128k_qd8_mbps exits_per_request vmm_cpu_s_per_gb" -- \
+		blk --set disk.cache=none --set disk.queues=2 --set disk.iothreads=1,2 --repeat 2 --seconds 2
 	bench blk-notify "randread_4k_qd1_iops randread_4k_qd32_iops randread_4k_qd1_p50_us exits_per_request" -- \
 		blk --set disk.cache=none --set ioeventfd=on,off --set irqfd=on,off --repeat 2 --seconds 2
 	bench memory-thp "first_touch_ms second_pass_ms host_minor_faults prealloc_ms guest_init_ms anon_huge_mib" -- \
