@@ -117,6 +117,15 @@ static void append_cmd(struct bench_argv *a, const char *cmd)
 	bench_argv_add(a, line);
 }
 
+/* "-- sh -c SCRIPT": the default guest runs SCRIPT as its command. */
+static void add_guest_shell(struct bench_argv *a, const char *script)
+{
+	bench_argv_add(a, "--");
+	bench_argv_add(a, "sh");
+	bench_argv_add(a, "-c");
+	bench_argv_add(a, script);
+}
+
 /* QEMU with KVM, q35, the same kernel and initramfs, memory and vCPUs of
  * point p; the guest's exit status comes out of isa-debug-exit as
  * (status << 1) | 1. */
@@ -436,10 +445,7 @@ static void blk_workload(const struct bench_ctx *c, const struct bench_matrix *m
 
 	blk_script(c, m, p, script, sizeof(script));
 	bench_argv_add(a, "--stats");
-	bench_argv_add(a, "--");
-	bench_argv_add(a, "sh");
-	bench_argv_add(a, "-c");
-	bench_argv_add(a, script);
+	add_guest_shell(a, script);
 }
 
 static void blk_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
@@ -635,10 +641,7 @@ static void memory_workload(const struct bench_ctx *c, const struct bench_matrix
 	bench_argv_add(a, "--trace");
 	bench_argv_add(a, "boot");
 	bench_argv_add(a, "--stats");
-	bench_argv_add(a, "--");
-	bench_argv_add(a, "sh");
-	bench_argv_add(a, "-c");
-	bench_argv_add(a, script);
+	add_guest_shell(a, script);
 }
 
 /* QEMU's memory backend objects for kvmlab's --memory keys:
@@ -707,8 +710,7 @@ static void memory_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
 	append_cmd(a, script);
 }
 
-/* Sum of "WHAT (X ms)"-style prealloc times and of " KEY=N MiB" figures
- * over the memory region lines of --stats. */
+/* Sum of the " KEY=N" figures over the memory region lines of --stats. */
 static double region_sum(const char *text, const char *key)
 {
 	double sum = 0;
@@ -786,7 +788,8 @@ static int memory_parse(const struct bench_ctx *c, const struct bench_run *r, st
 			return -EINVAL;
 		n += !bench_row_add(res, row, "guest_init_ms", "ms", init);
 		n += !bench_row_add(res, row, "prealloc_ms", "ms", pre);
-		n += !bench_row_add(res, row, "guest_rss_mib", "MiB", region_sum(r->err, "rss="));
+		n += !bench_row_add(res, row, "guest_rss_mib", "MiB",
+				    bench_parse_guest_rss_mib(r->err));
 		n += !bench_row_add(res, row, "anon_huge_mib", "MiB",
 				    region_sum(r->err, "anon_huge="));
 		n += !bench_row_add(res, row, "hugepages", "pages",
