@@ -445,6 +445,42 @@ static int tune(const struct mem_opts *m, const struct mem_host *host, struct me
 	return 0;
 }
 
+/* Map size bytes of fd (or anonymous memory) at an address aligned to
+ * align (a power of two), so that a guest-physical 2M frame lines up with a
+ * host PMD: KVM maps a guest page with a huge NPT entry only when hva and
+ * gpa agree modulo the huge page size, and mmap(NULL) on Linux before 6.7
+ * returns 4K-aligned anonymous addresses.  Reserves size + align of
+ * PROT_NONE address space, maps over an aligned part of it with MAP_FIXED
+ * and gives the unused head and tail back.  MAP_FAILED with errno set on
+ * failure, with nothing left mapped. */
+static void *map_aligned(uint64_t size, uint64_t align, int flags, int fd)
+{
+	uint64_t span, base, start;
+	void *r, *p;
+
+	if (size > UINT64_MAX - align)
+		return errno = ENOMEM, MAP_FAILED;
+	span = size + align;
+	r = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (r == MAP_FAILED)
+		return MAP_FAILED;
+	base = (uint64_t)(uintptr_t)r;
+	start = (base + align - 1) & ~(align - 1);
+	p = mmap((void *)(uintptr_t)start, size, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+
+		munmap(r, span);
+		errno = e;
+		return MAP_FAILED;
+	}
+	if (start > base)
+		munmap(r, start - base);
+	if (base + span > start + size)
+		munmap((void *)(uintptr_t)(start + size), base + span - (start + size));
+	return p;
+}
+
 int mem_backing_alloc(const struct mem_opts *m, uint64_t size, const struct mem_host *host,
 		      struct mem_backing *b, char *err, size_t errlen)
 {
@@ -491,7 +527,9 @@ int mem_backing_alloc(const struct mem_opts *m, uint64_t size, const struct mem_
 	 * SIGBUS; base pages are overcommitted as before */
 	if (!m->hugepage_size)
 		b->mmap_flags |= MAP_NORESERVE;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, b->mmap_flags, b->fd, 0);
+	/* aligned to the page size, and to 2M at least so THP and shmem huge
+	 * pages can back whole guest 2M frames */
+	p = map_aligned(size, ps > MEM_THP_ALIGN ? ps : MEM_THP_ALIGN, b->mmap_flags, b->fd);
 	if (p == MAP_FAILED) {
 		r = fail(err, errlen, -errno, "--memory: cannot map %llu bytes (%s): %s",
 			 (unsigned long long)size, mem_backend_name(m->backend), strerror(errno));

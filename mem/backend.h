@@ -35,8 +35,14 @@ struct mem_backing {
 	uint64_t prealloc_ns; /* time the population took */
 };
 
+/* Guest RAM mappings start at a multiple of this (or of the hugetlb page
+ * size when larger): a transparent huge page then backs a whole guest 2M
+ * frame, and KVM can map it with one 2M NPT/EPT entry. */
+#define MEM_THP_ALIGN (2ull << 20)
+
 /* Map size bytes (a multiple of the page size of m) as m describes, for
- * one guest region.  host may be NULL.  For hugetlb pages the free count
+ * one guest region, at a host address aligned to MEM_THP_ALIGN or the
+ * hugetlb page size, whichever is larger.  host may be NULL.  For hugetlb pages the free count
  * minus reservations in sysfs must cover size, else -ENOMEM with a message
  * saying how to reserve them.  Returns 0, or a negative errno with a
  * one-line message naming --memory in err; on failure nothing is left

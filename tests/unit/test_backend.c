@@ -45,6 +45,27 @@ static bool unmapped(void *p, uint64_t len)
 	return mincore(p, 4096, v) == -1 && errno == ENOMEM && len;
 }
 
+/* The permissions ("rw-p", "---p", ...) of the mapping holding addr in
+ * /proc/self/maps, or "" when nothing is mapped there. */
+static void maps_perms(uintptr_t addr, char perms[5])
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+
+	assert_non_null(f);
+	perms[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char p[5];
+
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, p) == 3 && addr >= lo && addr < hi) {
+			memcpy(perms, p, 5);
+			break;
+		}
+	}
+	fclose(f);
+}
+
 static void opts(struct mem_opts *m, const char *s)
 {
 	char err[256];
@@ -69,6 +90,8 @@ static void test_anon(void **state)
 	assert_int_equal(b.fd, -1);
 	assert_int_equal(b.backend, MEM_BACKEND_ANON);
 	assert_int_equal(b.mmap_flags, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+	/* 2M-aligned, so THP can back whole guest 2M frames */
+	assert_int_equal((uintptr_t)b.hva % M2, 0);
 	assert_false(b.prealloc);
 	assert_int_equal(resident(b.hva, b.size), 0);
 	b.hva[0] = 1;
@@ -89,6 +112,31 @@ static void test_anon(void **state)
 	mem_backing_release(&b);
 }
 
+/* The aligned mapping gives back the address space it reserved to find
+ * an aligned start: no PROT_NONE remnant right before or after it. */
+static void test_alignment_leaves_no_reservation(void **state)
+{
+	static const char *const cases[] = {"size=6M", "size=2M", "size=10M,backend=memfd",
+					    "size=3M"};
+	struct mem_opts m;
+	struct mem_backing b;
+	char err[256], perms[5];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		opts(&m, cases[i]);
+		assert_int_equal(mem_backing_alloc(&m, m.size, NULL, &b, err, sizeof(err)), 0);
+		assert_int_equal((uintptr_t)b.hva % M2, 0);
+		maps_perms((uintptr_t)b.hva, perms);
+		assert_string_equal(perms, b.mmap_flags & MAP_SHARED ? "rw-s" : "rw-p");
+		maps_perms((uintptr_t)b.hva - 1, perms);
+		assert_string_not_equal(perms, "---p");
+		maps_perms((uintptr_t)b.hva + b.size, perms);
+		assert_string_not_equal(perms, "---p");
+		mem_backing_release(&b);
+	}
+}
+
 static void test_memfd(void **state)
 {
 	struct mem_opts m;
@@ -102,6 +150,7 @@ static void test_memfd(void **state)
 	assert_int_equal(mem_backing_alloc(&m, m.size, NULL, &b, err, sizeof(err)), 0);
 	assert_true(b.fd >= 0);
 	assert_int_equal(b.mmap_flags, MAP_SHARED | MAP_NORESERVE);
+	assert_int_equal((uintptr_t)b.hva % M2, 0);
 	assert_int_equal(fstat(b.fd, &st), 0);
 	assert_int_equal(st.st_size, 4 << 20);
 	assert_true(fcntl(b.fd, F_GETFD) & FD_CLOEXEC);
@@ -366,6 +415,7 @@ int main(void)
 	    cmocka_unit_test(test_prealloc_threads),
 	    cmocka_unit_test(test_region_sizes),
 	    cmocka_unit_test(test_tuning),
+	    cmocka_unit_test(test_alignment_leaves_no_reservation),
 	    cmocka_unit_test(test_hugepage_shortage),
 	    cmocka_unit_test(test_hugetlbfs_mounts),
 	    cmocka_unit_test(test_numa),
