@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,9 @@ static const char usage[] =
     "\n"
     "  --set KEY=V,...  a kvmlab option key and its values: memory.SUB, cpus.SUB,\n"
     "                   disk.SUB (e.g. disk.cache, disk.engine, disk.queues,\n"
-    "                   disk.iothreads), ioeventfd, irqfd, guest.scheduler\n"
+    "                   disk.iothreads), net.SUB (net.queues, net.vhost,\n"
+    "                   net.offloads, net.iothreads), ioeventfd, irqfd,\n"
+    "                   guest.scheduler (blk), guest.streams (net)\n"
     "  --repeat N       runs per point (default 3)\n"
     "  --seconds S      length of each in-guest job where the suite has jobs (default 3)\n"
     "  --with-peers     the same workload on QEMU (qemu-system-x86_64 -accel kvm -M q35)\n"
@@ -137,16 +140,20 @@ static int kvmlab_argv(const struct bench_ctx *c, const struct bench_suite *s,
 {
 	struct bench_opt opts[BENCH_OPT_MAX];
 	const char *v[BENCH_ARGV_MAX];
-	char store[4096], disk_base[BENCH_PATH_MAX + 8];
+	char store[4096], disk_base[BENCH_PATH_MAX + 8], net_base[32], tap[IFNAMSIZ];
 	int n;
 
 	if (s->nopts > BENCH_OPT_MAX)
 		return -E2BIG;
 	snprintf(disk_base, sizeof(disk_base), "path=%s", c->disk);
+	snprintf(net_base, sizeof(net_base), "tap=%s",
+		 bench_net_tap(bench_point_value(m, p, "net.queues"), tap, sizeof(tap)));
 	for (unsigned int i = 0; i < s->nopts; i++) {
 		opts[i] = s->opts[i];
 		if (!opts[i].base && !strcmp(opts[i].opt, "--disk"))
 			opts[i].base = disk_base;
+		if (!opts[i].base && !strcmp(opts[i].opt, "--net"))
+			opts[i].base = net_base;
 	}
 	n = bench_point_options(m, p, opts, s->nopts, v, BENCH_ARGV_MAX - 16, store, sizeof(store),
 				err, errlen);
@@ -412,7 +419,7 @@ int bench_main(int argc, char **argv)
 		return r;
 	s = bench_suite_find(a.suite);
 	if (!s)
-		return usage_error("unknown SUITE %s (boot, blk, exits)", a.suite);
+		return usage_error("unknown SUITE %s (boot, blk, net, exits, memory)", a.suite);
 	memset(&c, 0, sizeof(c));
 	self_paths(&c, self, sizeof(self));
 	c.out_dir = a.out;
@@ -459,8 +466,11 @@ int bench_main(int argc, char **argv)
 		fprintf(stderr, "kvmlab: bench: --out %s: %s\n", a.out, strerror(-r));
 		return EXIT_USAGE;
 	}
+	c.m = &a.m;
 	if (s->prepare && s->prepare(&c, err, sizeof(err))) {
 		fprintf(stderr, "kvmlab: bench: %s\n", err);
+		if (s->finish)
+			s->finish(&c);
 		return 1;
 	}
 	uname(&un);
@@ -494,6 +504,8 @@ int bench_main(int argc, char **argv)
 			} else if (kvmlab_argv(&c, s, &a.m, &p, &av, err, sizeof(err))) {
 				fprintf(stderr, "kvmlab: bench: %s\n", err);
 				bench_results_free(&res);
+				if (s->finish)
+					s->finish(&c);
 				return 1;
 			}
 			for (unsigned int rep = 1; rep <= a.repeat; rep++) {
@@ -555,6 +567,8 @@ int bench_main(int argc, char **argv)
 		}
 	}
 
+	if (s->finish)
+		s->finish(&c);
 	snprintf(path, sizeof(path), "%s/results.csv", a.out);
 	{
 		FILE *f = fopen(path, "we");

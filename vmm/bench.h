@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/resource.h>
+#include <sys/types.h>
 
 #include "vmm/bench_matrix.h"
 #include "vmm/bench_results.h"
@@ -25,6 +26,8 @@ struct bench_ctx {
 	char kernel[BENCH_PATH_MAX], initrd[BENCH_PATH_MAX]; /* the default guest */
 	char disk[BENCH_PATH_MAX];			     /* the blk suite's image */
 	char guests_dir[BENCH_PATH_MAX];		     /* build/guests */
+	const struct bench_matrix *m;			     /* the points to run */
+	pid_t server;					     /* the net suite's, or 0 */
 };
 
 /* One finished run, as the parser sees it. */
@@ -53,6 +56,9 @@ struct bench_suite {
 	unsigned int nopts;
 	/* Make what the runs need (an image, say).  0 or -errno with err. */
 	int (*prepare)(struct bench_ctx *c, char *err, size_t errlen);
+	/* Undo what prepare started (a server, say); NULL if nothing.  Runs
+	 * whenever prepare was called, also after a failed prepare. */
+	void (*finish)(struct bench_ctx *c);
 	/* After the point's options: the rest of kvmlab run's argv (--kernel,
 	 * "--", the guest command ...). */
 	void (*workload)(const struct bench_ctx *c, const struct bench_matrix *m,
@@ -68,6 +74,12 @@ struct bench_suite {
 	int (*parse)(const struct bench_ctx *c, const struct bench_run *r, struct bench_row *row,
 		     struct bench_results *res);
 };
+
+/* The net suite's tap for a point with net.queues = queues (NULL: 1):
+ * "kvb-qN", made by the suite in its private network namespace, with the
+ * host at 10.78.N.1/24 and the guest at 10.78.N.2.  Writes name into buf
+ * (size n); returns buf. */
+char *bench_net_tap(const char *queues, char *buf, size_t n);
 
 /* The suites, and one by name (NULL if unknown). */
 extern const struct bench_suite *const bench_suites[];

@@ -8,11 +8,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vmm/default_guest.h"
 #include "vmm/guest_cmd.h"
 #include "vmm/json.h"
+#include "vmm/netns.h"
 
 #define BLK_IMAGE_MIB 256
 #define EXITS_COUNT   "20000"
@@ -210,6 +218,46 @@ static bool is_qemu(const struct bench_row *row)
 static bool run_ok(const struct bench_run *r, const struct bench_row *row)
 {
 	return is_qemu(row) ? r->status == 1 || r->status == 0 : r->status == 0;
+}
+
+/* For every line of text that starts with tag (the start of a JSON
+ * object, e.g. {"tool":"kvmlab-guest blk"), trimmed of a trailing CR or
+ * spaces and parsed: fn(root, opaque), which returns the figures it added
+ * (>= 0).  Lines that do not parse are passed over.  Returns the number of
+ * lines fn added figures for; *figs grows by the figures. */
+static int each_json_line(const char *text, const char *tag,
+			  int (*fn)(const struct json_value *root, void *opaque), void *opaque,
+			  int *figs)
+{
+	int lines = 0;
+
+	for (const char *l = strstr(text, tag); l; l = strstr(l + 1, tag)) {
+		const char *end = strchr(l, '\n');
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+		struct json_doc doc;
+		int k;
+
+		while (len && (l[len - 1] == '\r' || l[len - 1] == ' '))
+			len--;
+		if (json_parse(&doc, l, len, NULL, NULL, 0, NULL))
+			continue;
+		k = fn(doc.root, opaque);
+		json_doc_free(&doc);
+		*figs += k;
+		lines += k > 0;
+	}
+	return lines;
+}
+
+/* A number member of o (int or double) into *v.  false if missing. */
+static bool json_num(const struct json_value *o, const char *key, double *v)
+{
+	const struct json_value *x = o ? json_get(o, key) : NULL;
+
+	if (!x || (x->type != JSON_DOUBLE && x->type != JSON_INT))
+		return false;
+	*v = x->type == JSON_INT ? (double)x->i : x->d;
+	return true;
 }
 
 /* ---- boot ------------------------------------------------------------------ */
@@ -482,24 +530,25 @@ static void blk_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
 	append_cmd(a, script);
 }
 
+struct blk_acc {
+	struct bench_row *row;
+	struct bench_results *res;
+	double ios, bytes;
+};
+
 /* One job's JSON line -> its figures.  Returns the number added. */
-static int blk_line(const char *line, size_t len, struct bench_row *row, struct bench_results *res,
-		    double *ios, double *bytes)
+static int blk_line(const struct json_value *root, void *opaque)
 {
-	struct json_doc doc;
-	const struct json_value *mode, *bs, *qd, *v, *lat;
+	struct blk_acc *acc = opaque;
+	const struct json_value *mode = json_get(root, "mode"), *bs = json_get(root, "bs"),
+				*qd = json_get(root, "iodepth"), *lat = json_get(root, "lat_us");
 	char prefix[48], metric[64];
+	double v;
 	int n = 0;
 
-	if (json_parse(&doc, line, len, NULL, NULL, 0, NULL))
-		return 0;
-	mode = json_get(doc.root, "mode");
-	bs = json_get(doc.root, "bs");
-	qd = json_get(doc.root, "iodepth");
-	lat = json_get(doc.root, "lat_us");
 	if (!mode || mode->type != JSON_STRING || !bs || bs->type != JSON_INT || !qd ||
 	    qd->type != JSON_INT)
-		goto out;
+		return 0;
 	snprintf(prefix, sizeof(prefix), "%s_%" PRId64 "k_qd%" PRId64, mode->s, bs->i / 1024,
 		 qd->i);
 	static const struct {
@@ -512,56 +561,40 @@ static int blk_line(const char *line, size_t len, struct bench_row *row, struct 
 	    {"p99", "p99_us", "us", true},
 	};
 	for (size_t i = 0; i < sizeof(fig) / sizeof(fig[0]); i++) {
-		v = json_get(fig[i].in_lat ? lat : doc.root, fig[i].key);
-		if (!v || (v->type != JSON_DOUBLE && v->type != JSON_INT))
+		if (!json_num(fig[i].in_lat ? lat : root, fig[i].key, &v))
 			continue;
 		snprintf(metric, sizeof(metric), "%s_%s", prefix, fig[i].suffix);
-		n += !bench_row_add(res, row, metric, fig[i].unit,
-				    v->type == JSON_INT ? (double)v->i : v->d);
+		n += !bench_row_add(acc->res, acc->row, metric, fig[i].unit, v);
 	}
-	v = json_get(doc.root, "ios");
-	if (v && v->type == JSON_INT)
-		*ios += (double)v->i;
-	v = json_get(doc.root, "bytes");
-	if (v && v->type == JSON_INT)
-		*bytes += (double)v->i;
-out:
-	json_doc_free(&doc);
+	if (json_num(root, "ios", &v))
+		acc->ios += v;
+	if (json_num(root, "bytes", &v))
+		acc->bytes += v;
 	return n;
 }
 
 static int blk_parse(const struct bench_ctx *c, const struct bench_run *r, struct bench_row *row,
 		     struct bench_results *res)
 {
-	const char *tag = "{\"tool\":\"kvmlab-guest blk\"";
-	double ios = 0, bytes = 0;
-	int n = 0, lines = 0;
+	struct blk_acc acc = {.row = row, .res = res};
+	int n = 0, lines;
 
 	(void)c;
 	if (!run_ok(r, row))
 		return -EINVAL;
-	for (const char *l = strstr(r->out, tag); l; l = strstr(l + 1, tag)) {
-		const char *end = strchr(l, '\n');
-		size_t len = end ? (size_t)(end - l) : strlen(l);
-
-		while (len && (l[len - 1] == '\r' || l[len - 1] == ' '))
-			len--;
-		int k = blk_line(l, len, row, res, &ios, &bytes);
-
-		n += k;
-		lines += k > 0; /* a job line that did not parse does not count */
-	}
+	/* a job line that did not parse does not count */
+	lines = each_json_line(r->out, "{\"tool\":\"kvmlab-guest blk\"", blk_line, &acc, &n);
 	if (lines != (int)(sizeof(blk_jobs) / sizeof(blk_jobs[0])))
 		return -EINVAL;
 	n += host_figures(r, row, res, !is_qemu(row));
-	if (!is_qemu(row) && ios > 0) {
+	if (!is_qemu(row) && acc.ios > 0) {
 		double cpu = bench_parse_vmm_cpu_s(r->err);
 
 		n += !bench_row_add(res, row, "exits_per_request", "exits",
-				    bench_parse_exits(r->err) / ios);
-		if (cpu >= 0 && bytes > 0)
+				    bench_parse_exits(r->err) / acc.ios);
+		if (cpu >= 0 && acc.bytes > 0)
 			n += !bench_row_add(res, row, "vmm_cpu_s_per_gb", "s/GB",
-					    cpu / (bytes / 1e9));
+					    cpu / (acc.bytes / 1e9));
 	}
 	return n;
 }
@@ -747,37 +780,35 @@ double bench_parse_prealloc_ms(const char *text)
 	return seen ? sum : -1;
 }
 
+struct mem_acc {
+	struct bench_row *row;
+	struct bench_results *res;
+};
+
+/* The mem tool's line: both figures, or none (0). */
+static int memory_line(const struct json_value *root, void *opaque)
+{
+	struct mem_acc *acc = opaque;
+	static const char *const figs[] = {"first_touch_ms", "second_pass_ms"};
+	double v[2];
+
+	for (size_t i = 0; i < 2; i++)
+		if (!json_num(root, figs[i], &v[i]))
+			return 0;
+	return !bench_row_add(acc->res, acc->row, figs[0], "ms", v[0]) +
+	       !bench_row_add(acc->res, acc->row, figs[1], "ms", v[1]);
+}
+
 static int memory_parse(const struct bench_ctx *c, const struct bench_run *r, struct bench_row *row,
 			struct bench_results *res)
 {
-	const char *tag = "{\"tool\":\"kvmlab-guest mem\"";
-	const char *l = strstr(r->out, tag);
-	static const char *const figs[] = {"first_touch_ms", "second_pass_ms"};
-	struct json_doc doc;
-	const char *end;
-	size_t len;
+	struct mem_acc acc = {.row = row, .res = res};
 	int n = 0;
 
 	(void)c;
-	if (!run_ok(r, row) || !l)
+	if (!run_ok(r, row) ||
+	    each_json_line(r->out, "{\"tool\":\"kvmlab-guest mem\"", memory_line, &acc, &n) != 1)
 		return -EINVAL;
-	end = strchr(l, '\n');
-	len = end ? (size_t)(end - l) : strlen(l);
-	while (len && (l[len - 1] == '\r' || l[len - 1] == ' '))
-		len--;
-	if (json_parse(&doc, l, len, NULL, NULL, 0, NULL))
-		return -EINVAL;
-	for (size_t i = 0; i < sizeof(figs) / sizeof(figs[0]); i++) {
-		const struct json_value *v = json_get(doc.root, figs[i]);
-
-		if (!v || (v->type != JSON_DOUBLE && v->type != JSON_INT)) {
-			json_doc_free(&doc);
-			return -EINVAL;
-		}
-		n += !bench_row_add(res, row, figs[i], "ms",
-				    v->type == JSON_INT ? (double)v->i : v->d);
-	}
-	json_doc_free(&doc);
 	n += !bench_row_add(res, row, "host_minor_faults", "faults", (double)r->ru.ru_minflt);
 	n += host_figures(r, row, res, !is_qemu(row));
 	if (!is_qemu(row)) {
@@ -809,9 +840,296 @@ static const struct bench_suite memory_suite = {
     .parse = memory_parse,
 };
 
+/* ---- net ------------------------------------------------------------------- */
+
+/* The suite runs in a network namespace of its own (netns.h): a tap per
+ * net.queues value (bench_net_tap), a kvmlab-guest net server on the host
+ * side of all of them, and guests that stream both ways and do
+ * request/response round trips against it.  Nothing reaches a real network. */
+#define NET_PORT "5201"
+
+static const struct bench_opt net_opts[] = {
+    {"--memory", NULL, 0, 0},
+    {"--cpus", NULL, 0, 0},
+    {"--net", NULL, 1, 1}, /* tap= of the point's queue count (bench.c) */
+};
+
+/* net.queues as a number (1 when unset or odd; cli_parse has checked). */
+static unsigned int net_queues(const char *v)
+{
+	unsigned long q = v ? strtoul(v, NULL, 10) : 1;
+
+	return q >= 1 && q <= 16 ? (unsigned int)q : 1;
+}
+
+char *bench_net_tap(const char *queues, char *buf, size_t n)
+{
+	snprintf(buf, n, "kvb-q%u", net_queues(queues));
+	return buf;
+}
+
+/* The guest's script: address, a ping to warm ARP, then a stream each way
+ * over guest.streams connections (default: one per queue pair) and
+ * 1-byte round trips, each `seconds` long and printing one JSON line. */
+static void net_script(const struct bench_ctx *c, const struct bench_matrix *m,
+		       const struct bench_point *p, char *s, size_t n)
+{
+	unsigned int q = net_queues(bench_point_value(m, p, "net.queues"));
+	const char *streams = bench_point_value(m, p, "guest.streams");
+	char nstreams[16];
+
+	if (!streams) {
+		snprintf(nstreams, sizeof(nstreams), "%u", q);
+		streams = nstreams;
+	}
+	snprintf(s, n,
+		 "ip addr add 10.78.%u.2/24 dev eth0 && ip link set eth0 up && "
+		 "ping -c 1 -W 10 10.78.%u.1 >/dev/null || exit 3; "
+		 "kvmlab-guest net stream --to 10.78.%u.1 --port " NET_PORT
+		 " --direction send --streams %s --seconds %u || exit 4; "
+		 "kvmlab-guest net stream --to 10.78.%u.1 --port " NET_PORT
+		 " --direction recv --streams %s --seconds %u || exit 4; "
+		 "kvmlab-guest net rr --to 10.78.%u.1 --port " NET_PORT
+		 " --seconds %u || exit 4; true",
+		 q, q, q, streams, c->seconds, q, streams, c->seconds, q, c->seconds);
+}
+
+/* Every net.queues value of the matrix ("1" without the axis) in turn. */
+static int net_each_queues(const struct bench_matrix *m, int (*fn)(unsigned int q, void *opaque),
+			   void *opaque)
+{
+	for (unsigned int i = 0; m && i < m->naxes; i++)
+		if (!strcmp(m->axis[i].key, "net.queues")) {
+			for (unsigned int v = 0; v < m->axis[i].n; v++) {
+				int r = fn(net_queues(m->axis[i].value[v]), opaque);
+
+				if (r)
+					return r;
+			}
+			return 0;
+		}
+	return fn(1, opaque);
+}
+
+struct net_prep {
+	char *err;
+	size_t errlen;
+};
+
+static int net_tap_for(unsigned int q, void *opaque)
+{
+	struct net_prep *np = opaque;
+	char name[16], addr[32], qs[16];
+
+	snprintf(qs, sizeof(qs), "%u", q);
+	bench_net_tap(qs, name, sizeof(name));
+	if (if_nametoindex(name))
+		return 0; /* a value given twice */
+	snprintf(addr, sizeof(addr), "10.78.%u.1", q);
+	return netns_tap_add(name, q > 1, addr, 24, np->err, np->errlen);
+}
+
+/* The host side is up once its port takes a connection (5 s at most). */
+static int net_server_wait(pid_t pid)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(5201)};
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = 0; i < 100; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
+
+		if (fd < 0)
+			return -errno;
+		ok = !connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+		close(fd);
+		if (ok)
+			return 0;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -ECHILD;
+		usleep(50 * 1000);
+	}
+	return -ETIMEDOUT;
+}
+
+static int net_prepare(struct bench_ctx *c, char *err, size_t errlen)
+{
+	struct net_prep np = {.err = err, .errlen = errlen};
+	char prog[BENCH_PATH_MAX + 16], log[BENCH_PATH_MAX + 32];
+	int r;
+
+	r = netns_enter_private(err, errlen);
+	if (!r)
+		r = net_each_queues(c->m, net_tap_for, &np);
+	if (r)
+		return r;
+	snprintf(prog, sizeof(prog), "%s/kvmlab-guest", c->guests_dir);
+	snprintf(log, sizeof(log), "%s/raw/net-server.log", c->out_dir);
+	c->server = fork();
+	if (c->server < 0) {
+		r = -errno;
+		c->server = 0;
+		snprintf(err, errlen, "net: fork: %s", strerror(-r));
+		return r;
+	}
+	if (c->server == 0) {
+		int in = open("/dev/null", O_RDONLY),
+		    o = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		/* the server goes when bench goes, however bench ends */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (in < 0 || o < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(o, 2) < 0)
+			_exit(126);
+		execl(prog, prog, "net", "server", "--port", NET_PORT, (char *)NULL);
+		_exit(127);
+	}
+	r = net_server_wait(c->server);
+	if (r)
+		snprintf(err, errlen, "net: the host-side server (%s net server) did not start: %s",
+			 prog, r == -ECHILD ? "it exited (see raw/net-server.log)" : strerror(-r));
+	return r;
+}
+
+static void net_finish(struct bench_ctx *c)
+{
+	if (c->server > 0) {
+		kill(c->server, SIGTERM);
+		waitpid(c->server, NULL, 0);
+	}
+	c->server = 0;
+}
+
+static void net_workload(const struct bench_ctx *c, const struct bench_matrix *m,
+			 const struct bench_point *p, struct bench_argv *a)
+{
+	char script[2048];
+
+	net_script(c, m, p, script, sizeof(script));
+	bench_argv_add(a, "--stats");
+	add_guest_shell(a, script);
+}
+
+/* QEMU's -netdev tap on the same tap and virtio-net-pci; offloads=off
+ * turns off the same features kvmlab then does not offer (virtio/net.c). */
+static void net_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
+		     const struct bench_point *p, struct bench_argv *a)
+{
+	static const char *const keys[] = {"net.queues", "net.vhost", "net.offloads",
+					   "guest.streams", NULL};
+	const char *vhost = bench_point_value(m, p, "net.vhost");
+	const char *offloads = bench_point_value(m, p, "net.offloads");
+	unsigned int q = net_queues(bench_point_value(m, p, "net.queues"));
+	char tap[16], netdev[128], dev[512], script[2048];
+
+	if (!qemu_has_all(m, keys))
+		return;
+	qemu_common(c, m, p, a);
+	bench_net_tap(bench_point_value(m, p, "net.queues"), tap, sizeof(tap));
+	snprintf(netdev, sizeof(netdev), "tap,id=n0,ifname=%s,script=no,downscript=no,vhost=%s",
+		 tap, vhost && !strcmp(vhost, "on") ? "on" : "off");
+	snprintf(dev, sizeof(dev), "virtio-net-pci,netdev=n0");
+	if (q > 1) {
+		size_t l = strlen(netdev), d = strlen(dev);
+
+		snprintf(netdev + l, sizeof(netdev) - l, ",queues=%u", q);
+		/* MSI-X: a vector per queue, the control queue and the config */
+		snprintf(dev + d, sizeof(dev) - d, ",mq=on,vectors=%u", 2 * q + 2);
+	}
+	if (offloads && !strcmp(offloads, "off")) {
+		size_t d = strlen(dev);
+
+		snprintf(dev + d, sizeof(dev) - d,
+			 ",csum=off,guest_csum=off,gso=off,guest_tso4=off,guest_tso6=off,"
+			 "guest_ecn=off,guest_ufo=off,host_tso4=off,host_tso6=off,host_ecn=off,"
+			 "host_ufo=off");
+	}
+	bench_argv_add(a, "-netdev");
+	bench_argv_add(a, netdev);
+	bench_argv_add(a, "-device");
+	bench_argv_add(a, dev);
+	net_script(c, m, p, script, sizeof(script));
+	append_cmd(a, script);
+}
+
+struct net_acc {
+	struct bench_row *row;
+	struct bench_results *res;
+	double bytes;
+	int seen; /* bit 0 send, 1 recv, 2 rr */
+};
+
+/* A stream or rr line -> tx_mbps (guest to host), rx_mbps, or rr_tps and
+ * rr_p50_us / rr_p99_us. */
+static int net_line(const struct json_value *root, void *opaque)
+{
+	struct net_acc *acc = opaque;
+	const struct json_value *mode = json_get(root, "mode"), *dir = json_get(root, "direction");
+	double v, p50, p99, bytes;
+
+	if (!mode || mode->type != JSON_STRING)
+		return 0;
+	if (!strcmp(mode->s, "stream") && dir && dir->type == JSON_STRING &&
+	    json_num(root, "mbps", &v) && json_num(root, "bytes", &bytes) && v > 0) {
+		bool send = !strcmp(dir->s, "send");
+
+		acc->seen |= send ? 1 : 2;
+		acc->bytes += bytes;
+		return !bench_row_add(acc->res, acc->row, send ? "tx_mbps" : "rx_mbps", "Mbit/s",
+				      v);
+	}
+	if (!strcmp(mode->s, "rr") && json_num(root, "tps", &v) &&
+	    json_num(json_get(root, "lat_us"), "p50", &p50) &&
+	    json_num(json_get(root, "lat_us"), "p99", &p99) && v > 0) {
+		acc->seen |= 4;
+		return !bench_row_add(acc->res, acc->row, "rr_tps", "1/s", v) +
+		       !bench_row_add(acc->res, acc->row, "rr_p50_us", "us", p50) +
+		       !bench_row_add(acc->res, acc->row, "rr_p99_us", "us", p99);
+	}
+	return 0;
+}
+
+static int net_parse(const struct bench_ctx *c, const struct bench_run *r, struct bench_row *row,
+		     struct bench_results *res)
+{
+	struct net_acc acc = {.row = row, .res = res};
+	int n = 0;
+
+	(void)c;
+	if (!run_ok(r, row))
+		return -EINVAL;
+	each_json_line(r->out, "{\"tool\":\"kvmlab-guest net\"", net_line, &acc, &n);
+	if (acc.seen != 7)
+		return -EINVAL;
+	n += host_figures(r, row, res, !is_qemu(row));
+	if (!is_qemu(row) && acc.bytes > 0) {
+		/* kvmlab's own threads; with vhost=on the kernel's vhost
+		 * worker does the copying and is not in this figure */
+		double cpu = bench_parse_vmm_cpu_s(r->err);
+
+		if (cpu >= 0)
+			n += !bench_row_add(res, row, "vmm_cpu_s_per_gb", "s/GB",
+					    cpu / (acc.bytes / 1e9));
+		n += !bench_row_add(res, row, "exits_per_mb", "exits/MB",
+				    bench_parse_exits(r->err) / (acc.bytes / 1e6));
+	}
+	return n;
+}
+
+static const struct bench_suite net_suite = {
+    .name = "net",
+    .what = "TCP stream guest->host and host->guest and 1-byte round trips (kvmlab-guest net) "
+	    "over a tap in a private network namespace; needs root",
+    .opts = net_opts,
+    .nopts = sizeof(net_opts) / sizeof(net_opts[0]),
+    .prepare = net_prepare,
+    .finish = net_finish,
+    .workload = net_workload,
+    .qemu = net_qemu,
+    .parse = net_parse,
+};
+
 /* ---- the table ------------------------------------------------------------- */
 
-const struct bench_suite *const bench_suites[] = {&boot_suite, &blk_suite, &exits_suite,
+const struct bench_suite *const bench_suites[] = {&boot_suite, &blk_suite, &net_suite, &exits_suite,
 						  &memory_suite};
 const unsigned int bench_nsuites = sizeof(bench_suites) / sizeof(bench_suites[0]);
 

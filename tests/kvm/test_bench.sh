@@ -3,8 +3,9 @@
 # repeats) with QEMU as the peer where the suite has one: the CSV and JSON
 # exist and hold rows for every point and system, the figures that must be
 # positive are, every row names its exact command, the plots were drawn,
-# and in the emulated host the results say so.  Bad --set values exit 2
-# before anything runs.
+# and in the emulated host the results say so.  The net suite's tap and
+# server live in a network namespace bench makes and are gone after it.
+# Bad --set values exit 2 before anything runs.
 . "$(dirname "$0")/lib.sh"
 scratch_fs 400 # the blk suite's image with cache=none needs O_DIRECT
 
@@ -104,6 +105,23 @@ n=$(awk -F, '$1 == "qemu" && $6 == "first_touch_ms" && $8 + 0 > 0' "$SCRATCH/mem
 grep -q 'qemu-system-x86_64 .*-object memory-backend-ram,id=m0,size=256M,prealloc=on -machine memory-backend=m0' \
 	"$SCRATCH/memory/results.csv" && ok "memory: the peer preallocated too" ||
 	bad "memory: no qemu row with a preallocated memory backend"
+
+# net: in a network namespace bench makes for itself, so its tap, its
+# addresses and its host-side server are gone when it ends
+run_vm net bench net --set net.queues=1 --repeat 1 --seconds 1 --with-peers --out "$SCRATCH/net"
+expect_status net 0
+check_suite net "$SCRATCH/net" 1 1 yes tx_mbps rx_mbps rr_tps rr_p99_us vmm_cpu_s_per_gb
+n=$(awk -F, '$1 == "qemu" && ($6 == "tx_mbps" || $6 == "rx_mbps" || $6 == "rr_tps") && $8 + 0 > 0' \
+	"$SCRATCH/net/results.csv" | wc -l)
+[ "$n" -eq 3 ] && ok "net: qemu's guest-side figures too" || bad "net: qemu tx/rx/rr figures in $n of 3"
+grep -q 'qemu-system-x86_64 .*-netdev tap,id=n0,ifname=kvb-q1,script=no,downscript=no,vhost=off' \
+	"$SCRATCH/net/results.csv" && ok "net: the peer used the same tap" || bad "net: no qemu row on tap kvb-q1"
+grep -q 'kvmlab run .*--net tap=kvb-q1,queues=1 ' "$SCRATCH/net/results.csv" &&
+	ok "net: kvmlab's row names its tap" || bad "net: no kvmlab row with --net tap=kvb-q1"
+! ip link show kvb-q1 >/dev/null 2>&1 && ok "net: no tap left in the test's namespace" ||
+	bad "net: tap kvb-q1 is visible outside bench"
+! pgrep -f 'kvmlab-guest net server --port 5201' >/dev/null && ok "net: the host-side server is gone" ||
+	bad "net: a kvmlab-guest net server outlived bench"
 
 run_vm bad bench blk --set disk.cache=sometimes --out "$SCRATCH/bad"
 expect_status bad 2

@@ -448,6 +448,142 @@ static void test_exits_parse(void **state)
 	assert_string_equal(all, "--rng ioeventfd=off ");
 }
 
+static const char net_out[] =
+    "[    2.0] virtio_net virtio1 eth0: renamed\n"
+    "{\"tool\":\"kvmlab-guest net\",\"mode\":\"stream\",\"direction\":\"send\","
+    "\"streams\":1,\"bytes\":100000000,\"seconds\":2.000,\"gbps\":0.400,\"mbps\":400.0}\r\n"
+    "{\"tool\":\"kvmlab-guest net\",\"mode\":\"stream\",\"direction\":\"recv\","
+    "\"streams\":1,\"bytes\":150000000,\"seconds\":2.000,\"gbps\":0.600,\"mbps\":600.0}\n"
+    "{\"tool\":\"kvmlab-guest net\",\"mode\":\"rr\",\"size\":1,\"transactions\":2000,"
+    "\"seconds\":2.000,\"tps\":1000.0,\"lat_us\":{\"p50\":900.00,\"p99\":1500.00,"
+    "\"p999\":2000.00}}\n";
+
+static void test_net_parse(void **state)
+{
+	const struct bench_suite *s = bench_suite_find("net");
+	struct bench_ctx c = {0};
+	struct bench_results res;
+	struct bench_row row = {.system = "kvmlab", .suite = "net"};
+	char out[sizeof(net_out)];
+	struct bench_run r = {.out = out, .err = boot_err, .status = 0, .wall_s = 9};
+	double v = 0;
+
+	(void)state;
+	assert_non_null(s);
+	memcpy(out, net_out, sizeof(out));
+	bench_results_init(&res, "v", "k", false);
+	/* tx, rx, rr x 3, wall, vmm cpu, rss overhead, cpu/GB, exits/MB */
+	assert_int_equal(s->parse(&c, &r, &row, &res), 10);
+	assert_int_equal(count_metric(&res, "tx_mbps", &v), 1);
+	assert_true(v == 400);
+	assert_int_equal(count_metric(&res, "rx_mbps", &v), 1);
+	assert_true(v == 600);
+	assert_int_equal(count_metric(&res, "rr_p99_us", &v), 1);
+	assert_true(v == 1500);
+	assert_int_equal(count_metric(&res, "rr_tps", &v), 1);
+	assert_true(v == 1000);
+	/* 0.75 s of VMM CPU over 0.25 GB; 1500 exits over 250 MB */
+	assert_int_equal(count_metric(&res, "vmm_cpu_s_per_gb", &v), 1);
+	assert_true(v > 2.999 && v < 3.001);
+	assert_int_equal(count_metric(&res, "exits_per_mb", &v), 1);
+	assert_true(v > 5.999 && v < 6.001);
+	bench_results_free(&res);
+
+	/* QEMU: the guest's figures and wall time only */
+	row = (struct bench_row){.system = "qemu", .suite = "net"};
+	r.status = 1;
+	assert_int_equal(s->parse(&c, &r, &row, &res), 6);
+	bench_results_free(&res);
+
+	/* the rr line missing, or a failed guest: the run does not count */
+	row = (struct bench_row){.system = "kvmlab", .suite = "net"};
+	r.status = 0;
+	*strstr(out, "{\"tool\":\"kvmlab-guest net\",\"mode\":\"rr\"") = '\0';
+	assert_int_equal(s->parse(&c, &r, &row, &res), -EINVAL);
+	bench_results_free(&res);
+	memcpy(out, net_out, sizeof(out));
+	r.status = 4;
+	assert_int_equal(s->parse(&c, &r, &row, &res), -EINVAL);
+	bench_results_free(&res);
+	/* a stream that moved nothing is not a figure */
+	memcpy(out, net_out, sizeof(out));
+	r.status = 0;
+	memcpy(strstr(out, "\"mbps\":600.0"), "\"mbps\":000.0", 13);
+	assert_int_equal(s->parse(&c, &r, &row, &res), -EINVAL);
+	bench_results_free(&res);
+}
+
+static void test_net_commands(void **state)
+{
+	const struct bench_suite *s = bench_suite_find("net");
+	struct bench_ctx c = {.seconds = 2};
+	struct bench_matrix m;
+	struct bench_point p;
+	struct bench_argv a = {.n = 0};
+	char err[256], all[8192], tap[16];
+
+	(void)state;
+	snprintf(c.kernel, sizeof(c.kernel), "/boot/vmlinuz-x");
+	snprintf(c.initrd, sizeof(c.initrd), "/b/initramfs.cpio.gz");
+	assert_string_equal(bench_net_tap(NULL, tap, sizeof(tap)), "kvb-q1");
+	assert_string_equal(bench_net_tap("4", tap, sizeof(tap)), "kvb-q4");
+
+	bench_matrix_init(&m);
+	assert_int_equal(bench_matrix_add(&m, "net.queues=1,2", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_add(&m, "net.vhost=on", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_add(&m, "net.offloads=off", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_point(&m, 1, &p), 0); /* queues=2 */
+
+	/* the guest: its address in the 2-queue tap's subnet, 2 streams */
+	s->workload(&c, &m, &p, &a);
+	assert_string_equal(a.v[a.n - 3], "sh");
+	assert_non_null(strstr(a.v[a.n - 1], "ip addr add 10.78.2.2/24 dev eth0"));
+	assert_non_null(strstr(a.v[a.n - 1], "--to 10.78.2.1 --port 5201 --direction send "
+					     "--streams 2 --seconds 2"));
+	assert_non_null(strstr(a.v[a.n - 1], "--direction recv --streams 2"));
+	assert_non_null(strstr(a.v[a.n - 1], "net rr --to 10.78.2.1"));
+
+	a.n = 0;
+	a.used = 0;
+	s->qemu(&c, &m, &p, &a);
+	assert_true(a.n > 0);
+	joined(&a, all, sizeof(all));
+	assert_non_null(strstr(
+	    all, "-netdev tap,id=n0,ifname=kvb-q2,script=no,downscript=no,vhost=on,queues=2 "));
+	assert_non_null(strstr(all, "-device virtio-net-pci,netdev=n0,mq=on,vectors=6,csum=off,"));
+	assert_non_null(strstr(all, "host_tso4=off"));
+	assert_non_null(strstr(all, " kvmlab.cmd="));
+
+	/* one queue: no mq, the 1-queue tap; offloads on: nothing turned off */
+	bench_matrix_init(&m);
+	assert_int_equal(bench_matrix_add(&m, "net.queues=1", err, sizeof(err)), 0);
+	assert_int_equal(bench_matrix_point(&m, 0, &p), 0);
+	a.n = 0;
+	a.used = 0;
+	s->qemu(&c, &m, &p, &a);
+	joined(&a, all, sizeof(all));
+	assert_non_null(strstr(all, "ifname=kvb-q1,script=no,downscript=no,vhost=off "));
+	assert_non_null(strstr(all, "-device virtio-net-pci,netdev=n0 "));
+	assert_null(strstr(all, "mq=on"));
+	assert_null(strstr(all, "csum=off"));
+
+	/* kvmlab's net IO threads have no QEMU equivalent */
+	assert_int_equal(bench_matrix_add(&m, "net.iothreads=2", err, sizeof(err)), 0);
+	a.n = 0;
+	a.used = 0;
+	s->qemu(&c, &m, &p, &a);
+	assert_int_equal(a.n, 0);
+
+	/* kvmlab's --net: the point's keys after nothing fixed (bench.c puts
+	 * tap= in front), ioeventfd= too */
+	assert_int_equal(bench_matrix_add(&m, "ioeventfd=off", err, sizeof(err)), 0);
+	a.n = bench_point_options(&m, &p, s->opts, s->nopts, a.v, BENCH_ARGV_MAX, a.store,
+				  sizeof(a.store), err, sizeof(err));
+	assert_true(a.n > 0);
+	joined(&a, all, sizeof(all));
+	assert_string_equal(all, "--net queues=1,iothreads=2,ioeventfd=off ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +591,7 @@ int main(void)
 	    cmocka_unit_test(test_blk_parse),	    cmocka_unit_test(test_commands),
 	    cmocka_unit_test(test_argv_overflow),   cmocka_unit_test(test_memory_parse),
 	    cmocka_unit_test(test_memory_commands), cmocka_unit_test(test_exits_parse),
+	    cmocka_unit_test(test_net_parse),	    cmocka_unit_test(test_net_commands),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
