@@ -92,8 +92,9 @@ int bench_row_add(struct bench_results *res, struct bench_row *row, const char *
 
 /* Parsers of kvmlab's own output, shared by the suites (pure, for tests):
  * "kvmlab: boot   12.345 ms  WHAT" -> the ms of WHAT, or -1;
- * the "kvmlab: thread ... cpu=Xs guest=Ys" lines -> sum of cpu - guest
- * (the VMM's own CPU time outside the guest), or -1 without such lines;
+ * the "kvmlab: thread ... cpu=Xs guest=Ys" lines -> sum of X (kvmlab
+ * prints the VMM's own CPU time outside the guest there), or -1 without
+ * such lines;
  * "kvmlab: vcpuN exits: total=N" lines -> sum of N;
  * "memory region N: ... rss=N MiB" lines -> sum in MiB;
  * "memory region N: ... prealloc=on|off (X ms)" lines -> sum of X, or -1

@@ -105,12 +105,18 @@ static void test_self(void **state)
 	assert_int_equal(found, 1);
 }
 
+struct sleeper {
+	int named; /* set once the name is in place */
+	int go;	   /* set to let the thread exit */
+};
+
 static void *named_sleeper(void *arg)
 {
-	int *go = arg;
+	struct sleeper *s = arg;
 
 	pthread_setname_np(pthread_self(), "watched-0");
-	while (!__atomic_load_n(go, __ATOMIC_ACQUIRE))
+	__atomic_store_n(&s->named, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&s->go, __ATOMIC_ACQUIRE))
 		usleep(1000);
 	return NULL;
 }
@@ -123,11 +129,14 @@ static void test_watch(void **state)
 	static struct threads_watch w;
 	struct thread_info t[64];
 	pthread_t th;
-	int go = 0, n, found = 0;
+	struct sleeper sl = {0, 0};
+	int n, found = 0;
 
 	(void)state;
-	assert_int_equal(pthread_create(&th, NULL, named_sleeper, &go), 0);
-	usleep(20000);
+	assert_int_equal(pthread_create(&th, NULL, named_sleeper, &sl), 0);
+	/* not a fixed sleep: under load the thread may start late */
+	while (!__atomic_load_n(&sl.named, __ATOMIC_ACQUIRE))
+		usleep(1000);
 	assert_true(threads_watch_open(&w, NULL) >= 2);
 	pthread_setname_np(pthread_self(), "renamed-main");
 	n = threads_watch_read(&w, t, 64);
@@ -137,7 +146,7 @@ static void test_watch(void **state)
 		assert_string_not_equal(t[i].cpus, "?");
 	}
 	assert_int_equal(found, 11);
-	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&sl.go, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
 	n = threads_watch_read(&w, t, 64);
 	for (int i = 0; i < n; i++)
