@@ -2,6 +2,7 @@
 #include "uart_wait.h"
 
 #include "guest.h"
+#include "irq.h"
 
 #define PIC1_CMD   0x20
 #define PIC1_DATA  0x21
@@ -12,17 +13,6 @@
 #define UART_IER   (PORT_UART + 1)
 #define IER_RDI	   0x01
 
-struct idt_gate {
-	uint16_t off_lo;
-	uint16_t sel;
-	uint8_t ist;
-	uint8_t type; /* 0x8e: present, DPL 0, 64-bit interrupt gate */
-	uint16_t off_mid;
-	uint32_t off_hi;
-	uint32_t zero;
-} __attribute__((packed));
-
-static struct idt_gate idt[PIC_VECTOR + 8] __attribute__((aligned(16)));
 volatile uint8_t uart_woke;
 
 void uart_isr(void);
@@ -64,22 +54,9 @@ static void pic_init(void)
 
 void guest_wait_uart(void)
 {
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) idtr = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
-	uint64_t h = (uint64_t)(uintptr_t)uart_isr;
-	uint16_t cs;
-
 	uart_woke = 0; /* a byte already received still raises the line below */
-	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
 	for (int v = PIC_VECTOR; v < PIC_VECTOR + 8; v++)
-		idt[v] = (struct idt_gate){.off_lo = (uint16_t)h,
-					   .sel = cs,
-					   .type = 0x8e,
-					   .off_mid = (uint16_t)(h >> 16),
-					   .off_hi = (uint32_t)(h >> 32)};
-	__asm__ volatile("lidt %0" : : "m"(idtr));
+		idt_set((uint8_t)v, uart_isr);
 	pic_init();
 	/* A byte that came before the interrupt was enabled raises the line
 	 * as soon as IER allows it: no lost wake-up. */

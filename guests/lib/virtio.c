@@ -289,6 +289,13 @@ int vpci_queue_setup(struct vpci *v, struct virtq *q, uint16_t index, uint16_t s
 	return 0;
 }
 
+int vpci_queue_vector(struct vpci *v, uint16_t index, uint16_t vector)
+{
+	cc_write16(v, CC(queue_select), index);
+	cc_write16(v, CC(queue_msix_vector), vector);
+	return cc_read16(v, CC(queue_msix_vector)) == vector ? 0 : -1;
+}
+
 uint8_t vpci_driver_ok(struct vpci *v)
 {
 	set_status(v, VIRTIO_CONFIG_S_DRIVER_OK);

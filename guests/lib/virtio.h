@@ -100,6 +100,11 @@ int vpci_queue_setup(struct vpci *v, struct virtq *q, uint16_t index, uint16_t s
 /* Set DRIVER_OK.  Returns the device status read back afterwards. */
 uint8_t vpci_driver_ok(struct vpci *v);
 
+/* Route queue index's interrupts to MSI-X table entry vector
+ * (VIRTIO_MSI_NO_VECTOR: none); allowed at any time.  Returns 0, or -1 if
+ * the device read it back as another value (it refused the vector). */
+int vpci_queue_vector(struct vpci *v, uint16_t index, uint16_t vector);
+
 /* The device status register (VIRTIO_CONFIG_S_*; NEEDS_RESET is 0x40). */
 uint8_t vpci_status(const struct vpci *v);
 

@@ -65,7 +65,8 @@ grep -q 'qemu-system-x86_64 .*cache=none,aio=io_uring' "$SCRATCH/blk/results.csv
 
 run_vm exits bench exits --set ioeventfd=on,off --repeat 1 --out "$SCRATCH/exits"
 expect_status exits 0
-check_suite exits "$SCRATCH/exits" 2 1 no pio_exit_us mmio_exit_us kick_us rng_round_trip_us
+check_suite exits "$SCRATCH/exits" 2 1 no pio_exit_us mmio_exit_us kick_us rng_round_trip_us \
+	rng_irq_round_trip_us
 # counts, not times: a kick through ioeventfd never reaches kvmlab, one
 # without it is exactly one exit; so is each round trip's kick
 exits_at() {
@@ -75,9 +76,13 @@ exits_at() {
 k_on=$(exits_at ioeventfd=on kick_userspace_exits)
 k_off=$(exits_at ioeventfd=off kick_userspace_exits)
 r_off=$(exits_at ioeventfd=off rr_userspace_exits)
-[ "$k_on" = 0 ] && [ "$k_off" = 1 ] && [ "$r_off" = 1 ] &&
-	ok "exits: userspace exits per kick: $k_on with ioeventfd, $k_off without; $r_off per round trip" ||
-	bad "exits: userspace exits per kick on='$k_on' off='$k_off', per round trip off='$r_off'"
+i_on=$(exits_at ioeventfd=on irq_userspace_exits)
+i_off=$(exits_at ioeventfd=off irq_userspace_exits)
+[ "$k_on" = 0 ] && [ "$k_off" = 1 ] && [ "$r_off" = 1 ] && [ "$i_on" = 0 ] && [ "$i_off" = 1 ] &&
+	ok "exits: userspace exits per kick: $k_on with ioeventfd, $k_off without; $r_off per round trip;" \
+		"$i_on/$i_off per interrupt-driven round trip" ||
+	bad "exits: userspace exits per kick on='$k_on' off='$k_off', per round trip off='$r_off'," \
+		"per interrupt-driven round trip on='$i_on' off='$i_off'"
 
 run_vm memory bench memory --set memory.size=256M --set memory.prealloc=off,on --repeat 1 \
 	--with-peers --out "$SCRATCH/memory"
@@ -108,6 +113,7 @@ grep -q 'qemu-system-x86_64 .*-object memory-backend-ram,id=m0,size=256M,preallo
 
 # net: in a network namespace bench makes for itself, so its tap, its
 # addresses and its host-side server are gone when it ends
+modprobe -a tun 2>/dev/null
 run_vm net bench net --set net.queues=1 --repeat 1 --seconds 1 --with-peers --out "$SCRATCH/net"
 expect_status net 0
 check_suite net "$SCRATCH/net" 1 1 yes tx_mbps rx_mbps rr_tps rr_p99_us vmm_cpu_s_per_gb

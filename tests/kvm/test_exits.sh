@@ -1,6 +1,7 @@
 #!/bin/bash
 # The exits guest performs exactly N port-I/O exits between stopwatch start
-# and stop; kvmlab must count exactly N, for several N.
+# and stop; kvmlab must count exactly N, for several N.  Then its
+# interrupt-driven virtio-rng round trips, with irqfd on and off.
 . "$(dirname "$0")/lib.sh"
 
 for n in 1 1000 3000 5000; do
@@ -18,4 +19,28 @@ if [ $((io_5000 - io_3000)) -eq 2000 ] && [ $((io_3000 - io_1000)) -eq 2000 ]; t
 else
 	bad "io exit counts $io_1000, $io_3000, $io_5000 do not grow by exactly N"
 fi
+
+# "all 2000": its last bracket is 200 round trips that each end in the
+# rng's MSI-X interrupt (the guest halts until it comes).  Every one must
+# come, through the irqfd or through KVM_SIGNAL_MSI as asked, and none of
+# that bracket (the kick by ioeventfd, the halt, the EOI) may reach
+# kvmlab's vCPU loop: 0 userspace exits either way.
+for irqfd in on off; do
+	n=irq-$irqfd
+	run_vm "$n" run --kernel "$GUESTS/exits" --cmdline "all 2000" --rng "irqfd=$irqfd" --stats
+	expect_status "$n" 0
+	expect_grep "$n" out '^exits: irq 200'
+	expect_grep "$n" out '^interrupts taken: 200'
+	sent_irqfd=$(sed -n 's/.*kvmlab: virtio-rng .* irqfd=\([0-9]*\) msi=\([0-9]*\) .*/\1/p' "$TMP/$n.err")
+	sent_msi=$(sed -n 's/.*kvmlab: virtio-rng .* irqfd=\([0-9]*\) msi=\([0-9]*\) .*/\2/p' "$TMP/$n.err")
+	if [ "$irqfd" = on ]; then
+		[ "${sent_irqfd:-0}" -ge 200 ] && [ "${sent_msi:--1}" -eq 0 ]
+	else
+		[ "${sent_msi:-0}" -ge 200 ] && [ "${sent_irqfd:--1}" -eq 0 ]
+	fi && ok "$n: interrupts sent by irqfd=$sent_irqfd, by KVM_SIGNAL_MSI=$sent_msi" ||
+		bad "$n: interrupts sent by irqfd='$sent_irqfd', by KVM_SIGNAL_MSI='$sent_msi'"
+	last=$(grep 'kvmlab: stopwatch: ' "$TMP/$n.err" | tail -n 1)
+	[[ $last == 'kvmlab: stopwatch: 0 exits in '* ]] && ok "$n: no userspace exit in the irq bracket" ||
+		bad "$n: irq bracket: $last"
+done
 finish
