@@ -9,12 +9,15 @@
 #       scripts/tuning-tables.sh /tmp/tuning
 #
 # (OUT must be on a filesystem with O_DIRECT for cache=none: not tmpfs.)
-# About 30 minutes in the emulated host.  ONLY=NAME[,NAME] runs just those.
+# About 45 minutes in the emulated host.  ONLY=NAME[,NAME] runs just those.
+# The net matrices need root (bench net makes its own network namespace)
+# and the tun and vhost_net modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: scripts/tuning-tables.sh OUT}
 KVMLAB=${KVMLAB:-build/kvmlab}
 mkdir -p "$out"
+modprobe -a tun vhost_net 2>/dev/null || true
 
 # summary DIR METRIC...: a markdown table of the medians in DIR/results.csv
 summary() {
@@ -82,8 +85,8 @@ bench() {
 	echo "Measured $(date -u +%Y-%m-%d) with $("$KVMLAB" --version 2>/dev/null || echo kvmlab)," \
 		"host kernel $(uname -r)${KVMLAB_EMULATED_HOST:+, in the emulated host (relative figures only)}."
 	echo
-	bench exits "pio_exit_us mmio_exit_us kick_us kick_userspace_exits rng_round_trip_us" -- \
-		exits --set ioeventfd=on,off --repeat 3
+	bench exits "pio_exit_us mmio_exit_us kick_us kick_userspace_exits rng_round_trip_us rng_irq_round_trip_us irq_userspace_exits" -- \
+		exits --set ioeventfd=on,off --set irqfd=on,off --repeat 3
 	bench boot "first_kvm_run_ms guest_init_ms wall_ms vmm_rss_overhead_mib" -- \
 		boot --set cpus.boot=1,2 --repeat 3 --with-peers
 	bench blk-cache "randread_4k_qd1_iops randread_4k_qd32_iops randwrite_4k_qd32_iops read_128k_qd8_mbps write_128k_qd8_mbps randwrite_4k_qd1_p99_us exits_per_request" -- \
@@ -109,4 +112,8 @@ bench() {
 	bench memory-numa "first_touch_ms second_pass_ms host_minor_faults guest_init_ms" -- \
 		memory --set memory.size=512M --set memory.policy=bind --set memory.host-nodes=0,1 \
 		--repeat 2 --with-peers
+	bench net-paths "tx_mbps rx_mbps rr_tps rr_p99_us vmm_cpu_s_per_gb exits_per_mb" -- \
+		net --set cpus.boot=2 --set net.queues=1,2 --set net.vhost=off,on --repeat 2 --seconds 3 --with-peers
+	bench net-offloads "tx_mbps rx_mbps rr_tps rr_p99_us vmm_cpu_s_per_gb exits_per_mb" -- \
+		net --set cpus.boot=2 --set net.offloads=on,off --repeat 2 --seconds 3 --with-peers
 } | tee "$out/tables.md"
