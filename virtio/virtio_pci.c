@@ -488,9 +488,20 @@ static void cfg_written(void *opaque, uint32_t off, uint32_t len)
 	struct virtio_pci *t = opaque;
 	uint32_t ctl = (uint32_t)t->msix_cap + PCI_MSIX_FLAGS;
 
-	if (off < ctl + 2 && off + len > ctl)
+	if (off < ctl + 2 && off + len > ctl) {
 		msix_set_control(&t->msix,
 				 (uint16_t)(t->func.cfg[ctl] | t->func.cfg[ctl + 1] << 8));
+		/* with MSI-X on the function must not use INTx: a line left
+		 * asserted by interrupts no driver acknowledged goes down (the
+		 * ISR bits stay for a read).  A driver that polled with MSI-X
+		 * off and then enabled it otherwise kept a level interrupt
+		 * pending in the irqchip. */
+		if (msix_enabled(&t->msix)) {
+			pthread_mutex_lock(&t->isr_lock);
+			pci_intx_set(&t->func, 0);
+			pthread_mutex_unlock(&t->isr_lock);
+		}
+	}
 }
 
 static const struct pci_func_ops func_ops = {

@@ -87,7 +87,8 @@ int netns_tap_add(const char *name, bool multi_queue, const char *addr, unsigned
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
-		snprintf(err, errlen, "tap %s: /dev/net/tun: %s", name, strerror(-r));
+		snprintf(err, errlen, "tap %s: /dev/net/tun: %s%s", name, strerror(-r),
+			 r == -ENOENT ? " (load the tun module: modprobe tun)" : "");
 		return r;
 	}
 	memset(&ifr, 0, sizeof(ifr));

@@ -41,14 +41,15 @@ void lapic_enable(void)
 	mmio_write32(LAPIC_BASE + LAPIC_SVR, 0x100 | 0xff);
 }
 
-void lapic_timer_oneshot(uint8_t vector, uint32_t ms)
+void lapic_timer(uint8_t vector, uint32_t ms, bool periodic)
 {
 	uint64_t ticks = (uint64_t)(ms > 500000 ? 500000 : ms) * 1000000 / 128;
 
 	mmio_write32(LAPIC_BASE + LAPIC_TMICT, 0);
 	if (!ms)
 		return;
-	mmio_write32(LAPIC_BASE + LAPIC_TDCR, 0xa);	    /* divide by 128 */
-	mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, vector); /* one-shot, unmasked */
+	mmio_write32(LAPIC_BASE + LAPIC_TDCR, 0xa); /* divide by 128 */
+	/* unmasked; bit 17: periodic */
+	mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, vector | (periodic ? 1u << 17 : 0));
 	mmio_write32(LAPIC_BASE + LAPIC_TMICT, (uint32_t)ticks);
 }

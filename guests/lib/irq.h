@@ -5,6 +5,7 @@
 #ifndef KVMLAB_GUESTS_IRQ_H
 #define KVMLAB_GUESTS_IRQ_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define LAPIC_BASE	0xfee00000ull
@@ -24,9 +25,9 @@ void idt_set(uint8_t vector, void (*isr)(void));
  * Cannot fail. */
 void lapic_enable(void);
 
-/* One-shot local APIC timer: vector fires after about ms milliseconds
- * (KVM's APIC bus runs at 1 GHz; divide by 128), at most 500 s.  ms 0
- * stops it.  Cannot fail. */
-void lapic_timer_oneshot(uint8_t vector, uint32_t ms);
+/* Local APIC timer: vector fires after about ms milliseconds (KVM's APIC
+ * bus runs at 1 GHz; divide by 128), at most 500 s, once or every ms when
+ * periodic.  ms 0 stops it.  Cannot fail. */
+void lapic_timer(uint8_t vector, uint32_t ms, bool periodic);
 
 #endif

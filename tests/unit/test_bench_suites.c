@@ -393,7 +393,7 @@ static void test_exits_parse(void **state)
 {
 	static const char out[] = "exits: pio 20000\r\nexits: mmio 20000\r\n"
 				  "exits: kick 20000\r\nexits: rr 2000\r\n"
-				  "exits: irq 2000\r\ninterrupts taken: 2000\r\n";
+				  "exits: irq 2000\r\ninterrupts taken: 1998 of 2000\r\n";
 	static const char err[] =
 	    "kvmlab: stopwatch: 20000 exits in 800.000 ms: 40.00 us per exit\n"
 	    "kvmlab: stopwatch: 20000 exits in 1000.000 ms: 50.00 us per exit\n"
@@ -428,6 +428,8 @@ static void test_exits_parse(void **state)
 	assert_int_equal(count_metric(&res, "rng_irq_round_trip_us", &v), 1);
 	assert_true(v == 250);
 	assert_int_equal(count_metric(&res, "irq_userspace_exits", &v), 1);
+	assert_true(v == 2);
+	assert_int_equal(count_metric(&res, "irq_missed", &v), 1);
 	assert_true(v == 2);
 	bench_results_free(&res);
 
