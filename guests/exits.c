@@ -167,10 +167,11 @@ static int round_trips(struct virtq *q, uint64_t n)
 	return r;
 }
 
-/* n round trips, each ended by the queue's interrupt: halt until the ISR
- * has counted one more.  A periodic TICK_MS timer also ends each halt, so
- * an interrupt that never arrives costs two ticks once its used buffer is
- * there, instead of the run; the caller compares exits_irqs with n.  0,
+/* n round trips, each ended by the queue's interrupt: halt until the used
+ * buffer is there and the ISR has counted one more.  A periodic TICK_MS
+ * timer also ends each halt, so an interrupt that never arrives costs two
+ * ticks once its used buffer is there, instead of the run; the caller
+ * compares exits_irqs with n.  0,
  * -1 if the device refused a buffer, -3 if a used buffer took longer than
  * IRQ_TIMEOUT ticks (the kick or the request was lost). */
 static int irq_round_trips(struct virtq *q, uint64_t n)
@@ -188,11 +189,16 @@ static int irq_round_trips(struct virtq *q, uint64_t n)
 			break;
 		}
 		virtq_notify(q);
-		/* IF is 0 here, so an interrupt that comes before the hlt stays
-		 * pending; sti's one-instruction shadow covers the hlt, which
-		 * it then ends */
-		while (exits_irqs == seen && exits_ticks - t0 < IRQ_TIMEOUT) {
+		/* Done when the used buffer is there and an interrupt came (a
+		 * late one of the round trip before counts: the total is what
+		 * the caller checks), or two ticks after the buffer without
+		 * one.  IF is 0 here, so an interrupt that comes before the hlt
+		 * stays pending; sti's one-instruction shadow covers the hlt,
+		 * which it then ends. */
+		while (exits_ticks - t0 < IRQ_TIMEOUT) {
 			if (q->used->idx != q->last_used) {
+				if (exits_irqs != seen)
+					break;
 				if (!t_used)
 					t_used = exits_ticks + 1;
 				else if (exits_ticks >= t_used + 1)

@@ -56,23 +56,31 @@ static uint64_t get_le(const uint8_t *d, uint32_t len)
 
 /* ---- interrupts ------------------------------------------------------ */
 
-static void raise_intx(struct virtio_pci *t, uint8_t bit)
+/* Raise INTx with ISR bit, unless MSI-X was enabled in the meantime (the
+ * check is under isr_lock, which cfg_written holds to lower the line after
+ * an enable, so the line cannot stay up with MSI-X on).  false: not
+ * raised, the caller uses MSI-X. */
+static bool raise_intx(struct virtio_pci *t, uint8_t bit)
 {
 	pthread_mutex_lock(&t->isr_lock);
+	if (msix_enabled(&t->msix)) {
+		pthread_mutex_unlock(&t->isr_lock);
+		return false;
+	}
 	t->isr |= bit;
 	pci_intx_set(&t->func, 1);
 	pthread_mutex_unlock(&t->isr_lock);
 	atomic_fetch_add_explicit(&t->stats.intx, 1, memory_order_relaxed);
+	return true;
 }
 
 static void raise_vector(struct virtio_pci *t, uint16_t vector, uint8_t isr_bit)
 {
-	if (msix_enabled(&t->msix)) {
-		if (vector != VPCI_NO_VECTOR)
-			msix_notify(&t->msix, vector);
+	/* the MSI-X path takes no lock; INTx re-checks under isr_lock */
+	if (!msix_enabled(&t->msix) && raise_intx(t, isr_bit))
 		return;
-	}
-	raise_intx(t, isr_bit);
+	if (vector != VPCI_NO_VECTOR)
+		msix_notify(&t->msix, vector);
 }
 
 void virtio_pci_queue_interrupt(struct virtio_pci *t, unsigned int q)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -251,11 +252,20 @@ static int run_child(const struct bench_argv *a, const char *out, const char *er
 	pid_t pid;
 	int st;
 
+	pid_t parent = getpid();
+
 	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
 		int in = open("/dev/null", O_RDONLY);
+
+		/* a run ends with bench, however bench ends (the net suite's
+		 * namespace then goes too); a bench that died before the prctl
+		 * is noticed by the getppid */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(126);
 		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 

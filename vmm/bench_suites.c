@@ -939,8 +939,9 @@ static int net_tap_for(unsigned int q, void *opaque)
 	return netns_tap_add(name, q > 1, addr, 24, np->err, np->errlen);
 }
 
-/* The host side is up once its port takes a connection (5 s at most). */
-static int net_server_wait(pid_t pid)
+/* The host side is up once its port takes a connection (5 s at most).
+ * A server that exited is reaped here and *pid becomes 0. */
+static int net_server_wait(pid_t *pid)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(5201)};
 
@@ -954,8 +955,10 @@ static int net_server_wait(pid_t pid)
 		close(fd);
 		if (ok)
 			return 0;
-		if (waitpid(pid, NULL, WNOHANG) == pid)
+		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+			*pid = 0; /* gone: nothing for net_finish to stop */
 			return -ECHILD;
+		}
 		usleep(50 * 1000);
 	}
 	return -ETIMEDOUT;
@@ -965,6 +968,7 @@ static int net_prepare(struct bench_ctx *c, char *err, size_t errlen)
 {
 	struct net_prep np = {.err = err, .errlen = errlen};
 	char prog[BENCH_PATH_MAX + 16], log[BENCH_PATH_MAX + 32];
+	pid_t parent;
 	int r;
 
 	r = netns_enter_private(err, errlen);
@@ -974,6 +978,7 @@ static int net_prepare(struct bench_ctx *c, char *err, size_t errlen)
 		return r;
 	snprintf(prog, sizeof(prog), "%s/kvmlab-guest", c->guests_dir);
 	snprintf(log, sizeof(log), "%s/raw/net-server.log", c->out_dir);
+	parent = getpid();
 	c->server = fork();
 	if (c->server < 0) {
 		r = -errno;
@@ -985,14 +990,17 @@ static int net_prepare(struct bench_ctx *c, char *err, size_t errlen)
 		int in = open("/dev/null", O_RDONLY),
 		    o = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
-		/* the server goes when bench goes, however bench ends */
+		/* the server goes when bench goes, however bench ends; a bench
+		 * that died before the prctl is noticed by the getppid */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(126);
 		if (in < 0 || o < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(o, 2) < 0)
 			_exit(126);
 		execl(prog, prog, "net", "server", "--port", NET_PORT, (char *)NULL);
 		_exit(127);
 	}
-	r = net_server_wait(c->server);
+	r = net_server_wait(&c->server);
 	if (r)
 		snprintf(err, errlen, "net: the host-side server (%s net server) did not start: %s",
 			 prog, r == -ECHILD ? "it exited (see raw/net-server.log)" : strerror(-r));

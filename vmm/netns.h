@@ -1,7 +1,9 @@
 /* A private network namespace with taps in it, for `kvmlab bench net`:
  * everything the suite's guests and its host-side server say to each other
  * stays in a namespace of the bench process's own, and the namespace (taps,
- * addresses, routes) vanishes with the process, even when it is killed.
+ * addresses, routes) vanishes with the last process in it: bench, and the
+ * runs and server it started (they get PR_SET_PDEATHSIG, so a killed bench
+ * takes them along).
  * Needs CAP_SYS_ADMIN and CAP_NET_ADMIN (root). */
 #ifndef KVMLAB_VMM_NETNS_H
 #define KVMLAB_VMM_NETNS_H
