@@ -28,7 +28,10 @@ tap() {
 }
 untap() { nsx ip link del "$1"; }
 
-nsx "$GB" net server --port 5201 >"$TMP/server.out" 2>&1 &
+# ip netns exec directly, not through nsx: $! must be the server itself
+# (ip execs it), or the kill in cleanup hits a subshell and the server
+# outlives the test
+ip netns exec "$NS" "$GB" net server --port 5201 >"$TMP/server.out" 2>&1 &
 srv=$!
 
 # the guest side: address, ping, then 64 MiB each way, checked with a seed

@@ -120,6 +120,7 @@ grep -q 'qemu-system-x86_64 .*-object memory-backend-ram,id=m0,size=256M,preallo
 # net: in a network namespace bench makes for itself, so its tap, its
 # addresses and its host-side server are gone when it ends
 modprobe -a tun 2>/dev/null
+servers_before=$(pgrep -f 'kvmlab-guest net server --port 5201' | sort | tr '\n' ' ')
 run_vm net bench net --set net.queues=1 --repeat 1 --seconds 1 --with-peers --out "$SCRATCH/net"
 expect_status net 0
 check_suite net "$SCRATCH/net" 1 1 yes tx_mbps rx_mbps rr_tps rr_p99_us vmm_cpu_s_per_gb
@@ -132,8 +133,10 @@ grep -q 'kvmlab run .*--net tap=kvb-q1,queues=1 ' "$SCRATCH/net/results.csv" &&
 	ok "net: kvmlab's row names its tap" || bad "net: no kvmlab row with --net tap=kvb-q1"
 # (the taps live only in bench's namespace, which goes with the last
 # process in it: so no server, kvmlab run or QEMU on them may be left)
-! pgrep -f 'kvmlab-guest net server --port 5201' >/dev/null && ok "net: the host-side server is gone" ||
-	bad "net: a kvmlab-guest net server outlived bench"
+# (servers other tests left are not bench's: only new ones count)
+servers_after=$(pgrep -f 'kvmlab-guest net server --port 5201' | sort | tr '\n' ' ')
+[ "$servers_after" = "$servers_before" ] && ok "net: the host-side server is gone" ||
+	bad "net: a kvmlab-guest net server outlived bench (before: '$servers_before', after: '$servers_after')"
 ! pgrep -f 'tap=kvb-q|ifname=kvb-q' >/dev/null && ok "net: no run on bench's taps is left" ||
 	bad "net: a kvmlab or QEMU on a kvb-q tap outlived bench"
 
