@@ -80,34 +80,29 @@ static int rng_open(struct vpci *v, struct virtq *q, struct pci_dev *pci)
 	return (vpci_driver_ok(v) & VIRTIO_CONFIG_S_DRIVER_OK) ? 0 : -1;
 }
 
+/* An interrupt handler that counts in the 64-bit variable counter and
+ * ends the interrupt at the local APIC (LAPIC_BASE + LAPIC_EOI). */
+#define COUNTING_ISR(name, counter)                                                                \
+	__asm__(".pushsection .text\n"                                                             \
+		".globl " #name "\n" #name ":\n"                                                   \
+		"	push %rax\n"                                                                     \
+		"	lock incq " #counter "(%rip)\n"                                            \
+		"	mov $0xfee000b0, %eax\n"                                                         \
+		"	movl $0, (%rax)\n"                                                               \
+		"	pop %rax\n"                                                                      \
+		"	iretq\n"                                                                         \
+		".popsection\n")
+
 /* Interrupts taken (the ISR's count; read with interrupts off). */
 volatile uint64_t exits_irqs;
 void exits_isr(void);
-__asm__(".pushsection .text\n"
-	".globl exits_isr\n"
-	"exits_isr:\n"
-	"	push %rax\n"
-	"	lock incq exits_irqs(%rip)\n"
-	"	mov $0xfee000b0, %eax\n" /* LAPIC_BASE + LAPIC_EOI */
-	"	movl $0, (%rax)\n"
-	"	pop %rax\n"
-	"	iretq\n"
-	".popsection\n");
+COUNTING_ISR(exits_isr, exits_irqs);
 
 /* Ticks of the irq bracket's periodic timer: the wake-up that keeps a
  * lost interrupt from halting the guest for good. */
 volatile uint64_t exits_ticks;
 void exits_tick_isr(void);
-__asm__(".pushsection .text\n"
-	".globl exits_tick_isr\n"
-	"exits_tick_isr:\n"
-	"	push %rax\n"
-	"	lock incq exits_ticks(%rip)\n"
-	"	mov $0xfee000b0, %eax\n"
-	"	movl $0, (%rax)\n"
-	"	pop %rax\n"
-	"	iretq\n"
-	".popsection\n");
+COUNTING_ISR(exits_tick_isr, exits_ticks);
 
 /* MSI-X table entry 0 to the local APIC with IRQ_VECTOR, MSI-X on, and
  * queue 0's interrupts on entry 0.  0, or -1 if the device has no MSI-X

@@ -243,34 +243,36 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+void bench_child_setup(pid_t parent, const char *out, const char *err)
+{
+	int in, o, e;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(126);
+	in = open("/dev/null", O_RDONLY);
+	o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	e = err ? open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644) : o;
+	if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+		_exit(126);
+}
+
 /* Run argv with stdout/stderr to the files, stdin from /dev/null, bounded
  * by RUN_LIMIT_S.  Fills r (status, wall time, rusage).  0 or -errno. */
 static int run_child(const struct bench_argv *a, const char *out, const char *err,
 		     struct bench_run *r)
 {
 	double t0 = now_s();
-	pid_t pid;
+	pid_t parent = getpid(), pid;
 	int st;
-
-	pid_t parent = getpid();
 
 	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-
 		/* a run ends with bench, however bench ends (the net suite's
-		 * namespace then goes too); a bench that died before the prctl
-		 * is noticed by the getppid */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(126);
-		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(126);
+		 * namespace then goes too) */
+		bench_child_setup(parent, out, err);
 		alarm(RUN_LIMIT_S); /* survives exec: SIGALRM ends a hung run */
 		execvp(a->v[0], (char *const *)a->v);
 		_exit(127);

@@ -86,6 +86,13 @@ extern const struct bench_suite *const bench_suites[];
 extern const unsigned int bench_nsuites;
 const struct bench_suite *bench_suite_find(const char *name);
 
+/* In a child bench just forked (parent: bench's pid, taken before the
+ * fork), before exec: die with bench (PR_SET_PDEATHSIG, and a bench that
+ * died before that is noticed), stdin from /dev/null, stdout to out and
+ * stderr to err (NULL: to out too), both truncated.  Returns only on
+ * success; _exit(126) otherwise. */
+void bench_child_setup(pid_t parent, const char *out, const char *err);
+
 /* Add one figure: copies row with metric, unit, value.  0 or -ENOMEM. */
 int bench_row_add(struct bench_results *res, struct bench_row *row, const char *metric,
 		  const char *unit, double value);

@@ -12,7 +12,6 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -133,6 +132,21 @@ static void add_guest_shell(struct bench_argv *a, const char *script)
 	bench_argv_add(a, "sh");
 	bench_argv_add(a, "-c");
 	bench_argv_add(a, script);
+}
+
+/* A suite's guest script for point p into s (size n). */
+typedef void bench_script_fn(const struct bench_ctx *c, const struct bench_matrix *m,
+			     const struct bench_point *p, char *s, size_t n);
+
+/* "--stats -- sh -c SCRIPT", SCRIPT made by fn: the blk and net workload. */
+static void add_stats_script(const struct bench_ctx *c, const struct bench_matrix *m,
+			     const struct bench_point *p, struct bench_argv *a, bench_script_fn *fn)
+{
+	char script[2048];
+
+	fn(c, m, p, script, sizeof(script));
+	bench_argv_add(a, "--stats");
+	add_guest_shell(a, script);
 }
 
 /* QEMU with KVM, q35, the same kernel and initramfs, memory and vCPUs of
@@ -499,11 +513,7 @@ static void blk_script(const struct bench_ctx *c, const struct bench_matrix *m,
 static void blk_workload(const struct bench_ctx *c, const struct bench_matrix *m,
 			 const struct bench_point *p, struct bench_argv *a)
 {
-	char script[2048];
-
-	blk_script(c, m, p, script, sizeof(script));
-	bench_argv_add(a, "--stats");
-	add_guest_shell(a, script);
+	add_stats_script(c, m, p, a, blk_script);
 }
 
 static void blk_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
@@ -987,16 +997,8 @@ static int net_prepare(struct bench_ctx *c, char *err, size_t errlen)
 		return r;
 	}
 	if (c->server == 0) {
-		int in = open("/dev/null", O_RDONLY),
-		    o = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		/* the server goes when bench goes, however bench ends; a bench
-		 * that died before the prctl is noticed by the getppid */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(126);
-		if (in < 0 || o < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(o, 2) < 0)
-			_exit(126);
+		/* the server goes when bench goes, however bench ends */
+		bench_child_setup(parent, log, NULL);
 		execl(prog, prog, "net", "server", "--port", NET_PORT, (char *)NULL);
 		_exit(127);
 	}
@@ -1019,11 +1021,7 @@ static void net_finish(struct bench_ctx *c)
 static void net_workload(const struct bench_ctx *c, const struct bench_matrix *m,
 			 const struct bench_point *p, struct bench_argv *a)
 {
-	char script[2048];
-
-	net_script(c, m, p, script, sizeof(script));
-	bench_argv_add(a, "--stats");
-	add_guest_shell(a, script);
+	add_stats_script(c, m, p, a, net_script);
 }
 
 /* QEMU's -netdev tap on the same tap and virtio-net-pci; offloads=off

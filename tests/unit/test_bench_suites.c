@@ -43,6 +43,13 @@ static void test_parsers(void **state)
 	assert_true(bench_parse_guest_rss_mib("") == 0);
 }
 
+/* Empty a so the next command builds from the start. */
+static void argv_reset(struct bench_argv *a)
+{
+	a->n = 0;
+	a->used = 0;
+}
+
 static int count_metric(const struct bench_results *r, const char *m, double *v)
 {
 	int n = 0;
@@ -169,8 +176,7 @@ static void test_commands(void **state)
 	assert_non_null(strstr(a.v[a.n - 1], "echo none > /sys/block/vda/queue/scheduler"));
 	assert_non_null(strstr(a.v[a.n - 1], "--mode randwrite --bs 4k --iodepth 32 --runtime 2"));
 
-	a.n = 0;
-	a.used = 0;
+	argv_reset(&a);
 	s->qemu(&c, &m, &p, &a);
 	assert_true(a.n > 0);
 	for (int i = 0; i < a.n; i++) {
@@ -188,8 +194,7 @@ static void test_commands(void **state)
 
 	/* a knob QEMU has no equivalent for here: no QEMU command */
 	assert_int_equal(bench_matrix_add(&m, "ioeventfd=off", err, sizeof(err)), 0);
-	a.n = 0;
-	a.used = 0;
+	argv_reset(&a);
 	s->qemu(&c, &m, &p, &a);
 	assert_int_equal(a.n, 0);
 }
@@ -208,8 +213,7 @@ static void test_argv_overflow(void **state)
 	assert_int_equal(a.n, -1);
 	bench_argv_add(&a, "two"); /* sticky */
 	assert_int_equal(a.n, -1);
-	a.n = 0;
-	a.used = 0;
+	argv_reset(&a);
 	for (int i = 0; i < BENCH_ARGV_MAX + 5; i++)
 		bench_argv_add(&a, "x");
 	assert_int_equal(a.n, -1);
@@ -325,8 +329,7 @@ static void test_memory_commands(void **state)
 	assert_true(a.n > 0);
 	assert_string_equal(a.v[a.n - 1], "kvmlab-guest mem 512M");
 
-	a.n = 0;
-	a.used = 0;
+	argv_reset(&a);
 	s->qemu(&c, &m, &p, &a);
 	joined(&a, all, sizeof(all));
 	assert_non_null(strstr(all, "-m 1G "));
@@ -336,8 +339,7 @@ static void test_memory_commands(void **state)
 
 	/* anon with a fixed page size: no QEMU equivalent */
 	assert_int_equal(bench_matrix_point(&m, 1, &p), 0);
-	a.n = 0;
-	a.used = 0;
+	argv_reset(&a);
 	s->qemu(&c, &m, &p, &a);
 	assert_int_equal(a.n, 0);
 
@@ -346,19 +348,16 @@ static void test_memory_commands(void **state)
 	assert_int_equal(bench_matrix_add(&m, "memory.thp=on,off", err, sizeof(err)), 0);
 	assert_int_equal(bench_matrix_add(&m, "memory.merge=on", err, sizeof(err)), 0);
 	assert_int_equal(bench_matrix_point(&m, 0, &p), 0);
-	a.n = 0;
-	a.used = 0;
+	argv_reset(&a);
 	s->qemu(&c, &m, &p, &a);
 	joined(&a, all, sizeof(all));
 	assert_non_null(strstr(all, "-object memory-backend-ram,id=m0,size=512M,merge=on "));
-	a.n = 0;
-	a.used = 0;
+	argv_reset(&a);
 	s->workload(&c, &m, &p, &a);
 	assert_string_equal(a.v[a.n - 1], "kvmlab-guest mem 256M");
 	/* thp=off: none */
 	assert_int_equal(bench_matrix_point(&m, 1, &p), 0);
-	a.n = 0;
-	a.used = 0;
+	argv_reset(&a);
 	s->qemu(&c, &m, &p, &a);
 	assert_int_equal(a.n, 0);
 
@@ -367,8 +366,7 @@ static void test_memory_commands(void **state)
 	assert_int_equal(bench_matrix_add(&m, "memory.backend=hugetlbfs", err, sizeof(err)), 0);
 	assert_int_equal(bench_matrix_add(&m, "memory.path=/mnt/huge1g", err, sizeof(err)), 0);
 	assert_int_equal(bench_matrix_point(&m, 0, &p), 0);
-	a.n = 0;
-	a.used = 0;
+	argv_reset(&a);
 	s->qemu(&c, &m, &p, &a);
 	joined(&a, all, sizeof(all));
 	assert_non_null(
@@ -379,8 +377,7 @@ static void test_memory_commands(void **state)
 	assert_int_equal(bench_matrix_add(&m, "memory.host-nodes=1", err, sizeof(err)), 0);
 	assert_int_equal(bench_matrix_add(&m, "memory.policy=bind", err, sizeof(err)), 0);
 	assert_int_equal(bench_matrix_point(&m, 0, &p), 0);
-	a.n = 0;
-	a.used = 0;
+	argv_reset(&a);
 	s->qemu(&c, &m, &p, &a);
 	joined(&a, all, sizeof(all));
 	assert_non_null(
@@ -552,8 +549,7 @@ static void test_net_commands(void **state)
 	assert_non_null(strstr(a.v[a.n - 1], "--direction recv --streams 2"));
 	assert_non_null(strstr(a.v[a.n - 1], "net rr --to 10.78.2.1"));
 
-	a.n = 0;
-	a.used = 0;
+	argv_reset(&a);
 	s->qemu(&c, &m, &p, &a);
 	assert_true(a.n > 0);
 	joined(&a, all, sizeof(all));
@@ -567,8 +563,7 @@ static void test_net_commands(void **state)
 	bench_matrix_init(&m);
 	assert_int_equal(bench_matrix_add(&m, "net.queues=1", err, sizeof(err)), 0);
 	assert_int_equal(bench_matrix_point(&m, 0, &p), 0);
-	a.n = 0;
-	a.used = 0;
+	argv_reset(&a);
 	s->qemu(&c, &m, &p, &a);
 	joined(&a, all, sizeof(all));
 	assert_non_null(strstr(all, "ifname=kvb-q1,script=no,downscript=no,vhost=off "));
@@ -578,8 +573,7 @@ static void test_net_commands(void **state)
 
 	/* kvmlab's net IO threads have no QEMU equivalent */
 	assert_int_equal(bench_matrix_add(&m, "net.iothreads=2", err, sizeof(err)), 0);
-	a.n = 0;
-	a.used = 0;
+	argv_reset(&a);
 	s->qemu(&c, &m, &p, &a);
 	assert_int_equal(a.n, 0);
 
