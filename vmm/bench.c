@@ -22,10 +22,8 @@
 #include "vmm/default_guest.h"
 
 #define EXIT_USAGE  2
-#define RUN_LIMIT_S 900 /* one boot + workload, a hang guard */
 #define REPEAT_MAX  100
 #define SECONDS_MAX 600
-#define TEXT_MAX    (16u << 20)
 
 struct bench_args {
 	const char *suite;
@@ -50,7 +48,8 @@ static const char usage[] =
     "                   net.offloads, net.iothreads), ioeventfd, irqfd,\n"
     "                   guest.scheduler (blk), guest.streams (net)\n"
     "  --repeat N       runs per point (default 3)\n"
-    "  --seconds S      length of each in-guest job where the suite has jobs (default 3)\n"
+    "  --seconds S      length of each in-guest job where the suite has jobs (default 3;\n"
+    "                   ksm: how long its guests stay up after their fill, default 60)\n"
     "  --with-peers     the same workload on QEMU (qemu-system-x86_64 -accel kvm -M q35)\n"
     "                   where a point has a QEMU equivalent\n"
     "  --out DIR        where the files go (default bench-out; the blk suite's image\n"
@@ -89,7 +88,7 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 	memset(a, 0, sizeof(*a));
 	bench_matrix_init(&a->m);
 	a->repeat = 3;
-	a->seconds = 3;
+	a->seconds = 0; /* the suite's default */
 	a->out = "bench-out";
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
@@ -211,80 +210,6 @@ static void join_command(const struct bench_argv *a, char *buf, size_t n)
 
 /* ---- running ----------------------------------------------------------- */
 
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* The whole file (at most TEXT_MAX bytes), NUL-terminated; "" if none;
- * NULL without memory. */
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	struct stat st;
-	size_t size = 0, n;
-	char *buf;
-
-	if (f && fstat(fileno(f), &st) == 0 && st.st_size > 0)
-		size = (uint64_t)st.st_size < TEXT_MAX ? (size_t)st.st_size : TEXT_MAX;
-	buf = malloc(size + 1);
-	if (!buf) {
-		if (f)
-			fclose(f);
-		return NULL;
-	}
-	n = f ? fread(buf, 1, size, f) : 0;
-	buf[n] = '\0';
-	if (f)
-		fclose(f);
-	return buf;
-}
-
-void bench_child_setup(pid_t parent, const char *out, const char *err)
-{
-	int in, o, e;
-
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != parent)
-		_exit(126);
-	in = open("/dev/null", O_RDONLY);
-	o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	e = err ? open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644) : o;
-	if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-		_exit(126);
-}
-
-/* Run argv with stdout/stderr to the files, stdin from /dev/null, bounded
- * by RUN_LIMIT_S.  Fills r (status, wall time, rusage).  0 or -errno. */
-static int run_child(const struct bench_argv *a, const char *out, const char *err,
-		     struct bench_run *r)
-{
-	double t0 = now_s();
-	pid_t parent = getpid(), pid;
-	int st;
-
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		/* a run ends with bench, however bench ends (the net suite's
-		 * namespace then goes too) */
-		bench_child_setup(parent, out, err);
-		alarm(RUN_LIMIT_S); /* survives exec: SIGALRM ends a hung run */
-		execvp(a->v[0], (char *const *)a->v);
-		_exit(127);
-	}
-	while (wait4(pid, &st, 0, &r->ru) < 0)
-		if (errno != EINTR)
-			return -errno;
-	r->wall_s = now_s() - t0;
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return 0;
-}
-
 static bool in_path(const char *prog)
 {
 	const char *path = getenv("PATH");
@@ -373,7 +298,7 @@ static void plot_metric(void *opaque, const char *metric, const char *unit)
 	bench_argv_add(&a, "gnuplot");
 	bench_argv_add(&a, gp);
 	snprintf(dat, sizeof(dat), "%s/raw/plot-%s.gnuplot-out", pc->dir, metric);
-	if (run_child(&a, dat, dat, &r) == 0 && r.status == 0)
+	if (bench_run_child(&a, dat, NULL, &r) == 0 && r.status == 0)
 		pc->made++;
 	else
 		pc->failed++;
@@ -431,11 +356,13 @@ int bench_main(int argc, char **argv)
 		return r;
 	s = bench_suite_find(a.suite);
 	if (!s)
-		return usage_error("unknown SUITE %s (boot, blk, net, exits, memory)", a.suite);
+		return usage_error("unknown SUITE %s (boot, blk, net, exits, memory, ksm, balloon)",
+				   a.suite);
 	memset(&c, 0, sizeof(c));
 	self_paths(&c, self, sizeof(self));
 	c.out_dir = a.out;
-	c.seconds = a.seconds;
+	c.seconds = a.seconds ? a.seconds : s->seconds ? s->seconds : 3;
+	snprintf(c.sock, sizeof(c.sock), "/tmp/kvmlab-bench-%d.sock", (int)getpid());
 	snprintf(c.disk, sizeof(c.disk), "%s/disk.img", a.out);
 	npts = bench_matrix_points(&a.m);
 
@@ -452,6 +379,12 @@ int bench_main(int argc, char **argv)
 			return usage_error("%s", err);
 		if (cli_parse(av.n, (char **)av.v, &cfg, err, sizeof(err)) != CLI_RUN) {
 			fprintf(stderr, "kvmlab: bench: point '%s': %s\n", label, err);
+			return EXIT_USAGE;
+		}
+		if (s->guests && !s->guests(&a.m, &p)) {
+			fprintf(stderr,
+				"kvmlab: bench: point '%s': guest.count: expected 1-%u guests\n",
+				label, BENCH_GUESTS_MAX);
 			return EXIT_USAGE;
 		}
 	}
@@ -492,13 +425,15 @@ int bench_main(int argc, char **argv)
 				"relative costs only\n");
 
 	total = (unsigned int)npts * a.repeat * (peers ? 2 : 1);
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (uint64_t i = 0; i < npts; i++) {
 		struct bench_point p;
+		unsigned int guests;
 		char label[256];
 
 		bench_matrix_point(&a.m, i, &p);
 		bench_point_label(&a.m, &p, label, sizeof(label));
+		guests = s->guests ? s->guests(&a.m, &p) : 1;
 		for (int sys = 0; sys < (peers ? 2 : 1); sys++) {
 			struct bench_argv av = {.n = 0};
 			const char *sysname = sys ? "qemu" : "kvmlab";
@@ -522,23 +457,21 @@ int bench_main(int argc, char **argv)
 			}
 			for (unsigned int rep = 1; rep <= a.repeat; rep++) {
 				struct bench_row row;
-				char outp[PATH_MAX], errp[PATH_MAX], el[16], left[16];
+				char base[PATH_MAX], el[16], left[16];
+				struct bench_run_text text;
 				struct bench_run run;
-				char *out, *errt;
 				int n;
 
-				fmt_time(now_s() - t0, el, sizeof(el));
-				fmt_time(done ? (now_s() - t0) / done * (total - done) : 0, left,
-					 sizeof(left));
+				fmt_time(bench_now_s() - t0, el, sizeof(el));
+				fmt_time(done ? (bench_now_s() - t0) / done * (total - done) : 0,
+					 left, sizeof(left));
 				fprintf(stderr,
 					"kvmlab: bench: run %u/%u: %s %s, repeat %u/%u "
 					"(elapsed %s, about %s left)\n",
 					done + 1, total, sysname, label[0] ? label : "(defaults)",
 					rep, a.repeat, el, done ? left : "?");
-				snprintf(outp, sizeof(outp), "%s/raw/%s-p%" PRIu64 "-r%u.out",
-					 a.out, sysname, i, rep);
-				snprintf(errp, sizeof(errp), "%s/raw/%s-p%" PRIu64 "-r%u.err",
-					 a.out, sysname, i, rep);
+				snprintf(base, sizeof(base), "%s/raw/%s-p%" PRIu64 "-r%u", a.out,
+					 sysname, i, rep);
 				memset(&row, 0, sizeof(row));
 				snprintf(row.system, sizeof(row.system), "%s", sysname);
 				snprintf(row.suite, sizeof(row.suite), "%s", s->name);
@@ -547,20 +480,19 @@ int bench_main(int argc, char **argv)
 				snprintf(row.label, sizeof(row.label), "%s", label);
 				join_command(&av, row.command, sizeof(row.command));
 				done++;
-				if (run_child(&av, outp, errp, &run)) {
+				if (bench_run_guests(&c, s, &av, guests, sys, base, &run, &text)) {
 					fprintf(stderr, "kvmlab: bench: cannot start %s\n",
 						av.v[0]);
 					failed++;
 					continue;
 				}
-				out = slurp(outp);
-				errt = slurp(errp);
 				n = -EINVAL;
-				if (out && errt) {
+				if (text.out && text.err && (!s->watch || text.samples)) {
 					size_t n0 = res.n;
 
-					run.out = out;
-					run.err = errt;
+					run.out = text.out;
+					run.err = text.err;
+					run.samples = text.samples;
 					n = s->parse(&c, &run, &row, &res);
 					if (n <= 0)
 						res.n = n0; /* a failed run leaves no figures */
@@ -569,12 +501,14 @@ int bench_main(int argc, char **argv)
 					fprintf(
 					    stderr,
 					    "kvmlab: bench: run %u failed (status %d); its output: "
-					    "%s, %s\n",
-					    done, run.status, outp, errp);
+					    "%s%s.{out,err}%s\n",
+					    done, run.status, base, guests > 1 ? "-g*" : "",
+					    s->watch ? ", .samples" : "");
 					failed++;
 				}
-				free(out);
-				free(errt);
+				free(text.out);
+				free(text.err);
+				free(text.samples);
 			}
 		}
 	}

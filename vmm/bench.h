@@ -9,14 +9,17 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
 #include "vmm/bench_matrix.h"
 #include "vmm/bench_results.h"
 
-#define BENCH_ARGV_MAX 64
-#define BENCH_PATH_MAX 4096
+#define BENCH_ARGV_MAX	 64
+#define BENCH_PATH_MAX	 4096
+#define BENCH_GUESTS_MAX 16 /* guests one run boots at once */
+#define BENCH_SOCK_MAX	 108
 
 /* What a suite's callbacks get. */
 struct bench_ctx {
@@ -28,14 +31,32 @@ struct bench_ctx {
 	char guests_dir[BENCH_PATH_MAX];		     /* build/guests */
 	const struct bench_matrix *m;			     /* the points to run */
 	pid_t server;					     /* the net suite's, or 0 */
+	/* a control socket path for a run that needs one (one run at a
+	 * time): /tmp/kvmlab-bench-PID.sock */
+	char sock[BENCH_SOCK_MAX];
 };
 
 /* One finished run, as the parser sees it. */
 struct bench_run {
 	const char *out, *err; /* everything it wrote (NUL-terminated) */
 	int status;	       /* exit status, or 128 + signal */
-	double wall_s;
-	struct rusage ru; /* the child's, from wait4 */
+	const char *samples;   /* what the suite's watch wrote, or NULL */
+	unsigned int guests;   /* guests the run booted at once (out, err: all
+				* of theirs, in order) */
+	double wall_s;	       /* from the start to the last guest's exit */
+	struct rusage ru;      /* the children's, from wait4: times and faults
+				* summed, maxrss the largest */
+};
+
+/* What a suite's watch sees of a live run. */
+struct bench_watch {
+	unsigned int n;		/* guests in the run */
+	const pid_t *pid;	/* each guest's process; 0 once it has exited */
+	const char *const *out; /* each guest's stdout file */
+	bool qemu;		/* the peer's run */
+	double t;		/* seconds since the guests were started */
+	FILE *log;		/* the run's samples file (bench_run.samples) */
+	double state[8];	/* the suite's own, zero when the run starts */
 };
 
 /* A place for a suite to build argv strings. */
@@ -73,7 +94,44 @@ struct bench_suite {
 	 * -EINVAL if the run did not produce them (the caller reports it). */
 	int (*parse)(const struct bench_ctx *c, const struct bench_run *r, struct bench_row *row,
 		     struct bench_results *res);
+	/* Guests one run of point p boots at once, 1..BENCH_GUESTS_MAX (NULL:
+	 * 1); the same command each. */
+	unsigned int (*guests)(const struct bench_matrix *m, const struct bench_point *p);
+	/* Called about once a second while a run's guests live (NULL: never):
+	 * samples what the suite watches into w->log, drives the VM (a
+	 * balloon, say).  0, or -errno to give up on the run: its guests get
+	 * SIGTERM and the run counts as failed. */
+	int (*watch)(const struct bench_ctx *c, struct bench_watch *w);
+	unsigned int seconds; /* the suite's default for --seconds (0: 3) */
 };
+
+/* What bench_run_guests read back (malloc-ed; free each). */
+struct bench_run_text {
+	char *out, *err, *samples;
+};
+
+/* Start k guests (1..BENCH_GUESTS_MAX) running argv a at once, each with
+ * stdout/stderr to BASE.out/.err (k == 1) or BASE-gI.out/.err, stdin from
+ * /dev/null, bounded by a 900 s alarm; call s->watch about once a second
+ * (samples to BASE.samples) until all have exited.  Fills r (status: the
+ * first failed guest's, else 0; wall time; summed rusage) and text (the
+ * guests' outputs joined in order; NULL members without memory).  Returns
+ * 0, or -errno if the run could not be started (nothing left running). */
+int bench_run_guests(const struct bench_ctx *c, const struct bench_suite *s,
+		     const struct bench_argv *a, unsigned int k, bool qemu, const char *base,
+		     struct bench_run *r, struct bench_run_text *text);
+
+/* One child, as bench_run_guests with k = 1 and no watch, to the files out
+ * and err (NULL: to out too).  0 or -errno. */
+int bench_run_child(const struct bench_argv *a, const char *out, const char *err,
+		    struct bench_run *r);
+
+/* CLOCK_MONOTONIC in seconds. */
+double bench_now_s(void);
+
+/* The whole file (at most 16 MiB), NUL-terminated; "" if there is none;
+ * NULL without memory. */
+char *bench_slurp(const char *path);
 
 /* The net suite's tap for a point with net.queues = queues (NULL: 1):
  * "kvb-qN", made by the suite in its private network namespace, with the

@@ -166,6 +166,22 @@ static char *store_add(char *store, size_t storelen, size_t *used, const char *s
 	return start;
 }
 
+/* Whether m has an axis that sets SUB key[0..klen) of option group o. */
+static bool base_key_set(const struct bench_matrix *m, const struct bench_opt *o, const char *key,
+			 size_t klen)
+{
+	for (unsigned int a = 0; a < m->naxes; a++) {
+		const char *k = m->axis[a].key;
+		size_t glen;
+
+		key_group(k, &glen);
+		if (glen && strlen(o->opt) == glen + 2 && !strncmp(o->opt + 2, k, glen) &&
+		    strlen(k + glen + 1) == klen && !strncmp(k + glen + 1, key, klen))
+			return true;
+	}
+	return false;
+}
+
 int bench_point_options(const struct bench_matrix *m, const struct bench_point *p,
 			const struct bench_opt *opts, unsigned int nopts, const char **argv,
 			int max, char *store, size_t storelen, char *err, size_t errlen)
@@ -205,8 +221,23 @@ int bench_point_options(const struct bench_matrix *m, const struct bench_point *
 		const char *s;
 
 		val[0] = '\0';
-		if (o->base && *o->base)
-			vlen = (size_t)snprintf(val, sizeof(val), "%s", o->base);
+		/* the base's KEY=V items, but for the keys the matrix sets */
+		for (const char *b = o->base; b && *b;) {
+			const char *comma = strchr(b, ',');
+			size_t ilen = comma ? (size_t)(comma - b) : strlen(b);
+			const char *eq = memchr(b, '=', ilen);
+			size_t klen = eq ? (size_t)(eq - b) : ilen;
+			int w;
+
+			if (!base_key_set(m, o, b, klen)) {
+				w = snprintf(val + vlen, sizeof(val) - vlen, "%s%.*s",
+					     vlen ? "," : "", (int)ilen, b);
+				if (w < 0 || (size_t)w >= sizeof(val) - vlen)
+					return -E2BIG;
+				vlen += (size_t)w;
+			}
+			b += ilen + (comma ? 1 : 0);
+		}
 		for (unsigned int a = 0; a < m->naxes; a++) {
 			const char *key = m->axis[a].key;
 			const char *sub = NULL;

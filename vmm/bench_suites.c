@@ -1,6 +1,7 @@
 /* The suites of `kvmlab bench` (see bench.h): what each boots, runs in the
  * guest, and reads back, and the QEMU command that does the same. */
 #include "vmm/bench.h"
+#include "vmm/bench_suite.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -112,7 +113,7 @@ double bench_parse_guest_rss_mib(const char *text)
 
 /* The default guest's command line with cmd (a shell command) appended the
  * way kvmlab passes it, for QEMU's -append. */
-static void append_cmd(struct bench_argv *a, const char *cmd)
+void bench_append_cmd(struct bench_argv *a, const char *cmd)
 {
 	char hex[4096], line[4600];
 
@@ -126,7 +127,7 @@ static void append_cmd(struct bench_argv *a, const char *cmd)
 }
 
 /* "-- sh -c SCRIPT": the default guest runs SCRIPT as its command. */
-static void add_guest_shell(struct bench_argv *a, const char *script)
+void bench_add_guest_shell(struct bench_argv *a, const char *script)
 {
 	bench_argv_add(a, "--");
 	bench_argv_add(a, "sh");
@@ -134,26 +135,22 @@ static void add_guest_shell(struct bench_argv *a, const char *script)
 	bench_argv_add(a, script);
 }
 
-/* A suite's guest script for point p into s (size n). */
-typedef void bench_script_fn(const struct bench_ctx *c, const struct bench_matrix *m,
-			     const struct bench_point *p, char *s, size_t n);
-
 /* "--stats -- sh -c SCRIPT", SCRIPT made by fn: the blk and net workload. */
-static void add_stats_script(const struct bench_ctx *c, const struct bench_matrix *m,
-			     const struct bench_point *p, struct bench_argv *a, bench_script_fn *fn)
+void bench_add_stats_script(const struct bench_ctx *c, const struct bench_matrix *m,
+			    const struct bench_point *p, struct bench_argv *a, bench_script_fn *fn)
 {
 	char script[2048];
 
 	fn(c, m, p, script, sizeof(script));
 	bench_argv_add(a, "--stats");
-	add_guest_shell(a, script);
+	bench_add_guest_shell(a, script);
 }
 
 /* QEMU with KVM, q35, the same kernel and initramfs, memory and vCPUs of
  * point p; the guest's exit status comes out of isa-debug-exit as
  * (status << 1) | 1. */
-static void qemu_common(const struct bench_ctx *c, const struct bench_matrix *m,
-			const struct bench_point *p, struct bench_argv *a)
+void bench_qemu_common(const struct bench_ctx *c, const struct bench_matrix *m,
+		       const struct bench_point *p, struct bench_argv *a)
 {
 	const char *mem = bench_point_value(m, p, "memory.size");
 	const char *cpus = bench_point_value(m, p, "cpus.boot");
@@ -185,7 +182,7 @@ static void qemu_common(const struct bench_ctx *c, const struct bench_matrix *m,
 
 /* Only memory.size and cpus.boot (plus those in also[]) have a QEMU
  * equivalent here; any other key set makes the point kvmlab-only. */
-static bool qemu_has_all(const struct bench_matrix *m, const char *const *also)
+bool bench_qemu_has_all(const struct bench_matrix *m, const char *const *also)
 {
 	for (unsigned int i = 0; i < m->naxes; i++) {
 		const char *k = m->axis[i].key;
@@ -200,8 +197,8 @@ static bool qemu_has_all(const struct bench_matrix *m, const char *const *also)
 }
 
 /* Host-side figures every suite reports. */
-static int host_figures(const struct bench_run *r, struct bench_row *row, struct bench_results *res,
-			bool kvmlab)
+int bench_host_figures(const struct bench_run *r, struct bench_row *row, struct bench_results *res,
+		       bool kvmlab)
 {
 	int n = 0;
 
@@ -220,7 +217,7 @@ static int host_figures(const struct bench_run *r, struct bench_row *row, struct
 	return n;
 }
 
-static bool is_qemu(const struct bench_row *row)
+bool bench_is_qemu(const struct bench_row *row)
 {
 	return !strcmp(row->system, "qemu");
 }
@@ -230,9 +227,9 @@ static bool is_qemu(const struct bench_row *row)
  * in the emulated host) the guest's port write after ioperm() faults and
  * /init falls back to an ACPI power-off, QEMU's status 0: the run ended,
  * its status is unknown, and the suites check the guest's output instead. */
-static bool run_ok(const struct bench_run *r, const struct bench_row *row)
+bool bench_run_ok(const struct bench_run *r, const struct bench_row *row)
 {
-	return is_qemu(row) ? r->status == 1 || r->status == 0 : r->status == 0;
+	return bench_is_qemu(row) ? r->status == 1 || r->status == 0 : r->status == 0;
 }
 
 /* For every line of text that starts with tag (the start of a JSON
@@ -240,9 +237,9 @@ static bool run_ok(const struct bench_run *r, const struct bench_row *row)
  * spaces and parsed: fn(root, opaque), which returns the figures it added
  * (>= 0).  Lines that do not parse are passed over.  Returns the number of
  * lines fn added figures for; *figs grows by the figures. */
-static int each_json_line(const char *text, const char *tag,
-			  int (*fn)(const struct json_value *root, void *opaque), void *opaque,
-			  int *figs)
+int bench_each_json_line(const char *text, const char *tag,
+			 int (*fn)(const struct json_value *root, void *opaque), void *opaque,
+			 int *figs)
 {
 	int lines = 0;
 
@@ -265,7 +262,7 @@ static int each_json_line(const char *text, const char *tag,
 }
 
 /* A number member of o (int or double) into *v.  false if missing. */
-static bool json_num(const struct json_value *o, const char *key, double *v)
+bool bench_json_num(const struct json_value *o, const char *key, double *v)
 {
 	const struct json_value *x = o ? json_get(o, key) : NULL;
 
@@ -296,10 +293,10 @@ static void boot_workload(const struct bench_ctx *c, const struct bench_matrix *
 static void boot_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
 		      const struct bench_point *p, struct bench_argv *a)
 {
-	if (!qemu_has_all(m, NULL))
+	if (!bench_qemu_has_all(m, NULL))
 		return;
-	qemu_common(c, m, p, a);
-	append_cmd(a, "true");
+	bench_qemu_common(c, m, p, a);
+	bench_append_cmd(a, "true");
 }
 
 static int boot_parse(const struct bench_ctx *c, const struct bench_run *r, struct bench_row *row,
@@ -315,10 +312,10 @@ static int boot_parse(const struct bench_ctx *c, const struct bench_run *r, stru
 	int n;
 
 	(void)c;
-	if (!run_ok(r, row))
+	if (!bench_run_ok(r, row))
 		return -EINVAL;
-	n = host_figures(r, row, res, !is_qemu(row));
-	if (is_qemu(row))
+	n = bench_host_figures(r, row, res, !bench_is_qemu(row));
+	if (bench_is_qemu(row))
 		return n;
 	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
 		double ms = bench_parse_boot_ms(r->err, marks[i].marker);
@@ -427,7 +424,7 @@ static int exits_parse(const struct bench_ctx *c, const struct bench_run *r, str
 		return n;
 	/* interrupt-driven round trips whose MSI never arrived (a count) */
 	n += !bench_row_add(res, row, "irq_missed", "interrupts", (double)(want - taken));
-	return n + host_figures(r, row, res, true);
+	return n + bench_host_figures(r, row, res, true);
 }
 
 static const struct bench_suite exits_suite = {
@@ -513,7 +510,7 @@ static void blk_script(const struct bench_ctx *c, const struct bench_matrix *m,
 static void blk_workload(const struct bench_ctx *c, const struct bench_matrix *m,
 			 const struct bench_point *p, struct bench_argv *a)
 {
-	add_stats_script(c, m, p, a, blk_script);
+	bench_add_stats_script(c, m, p, a, blk_script);
 }
 
 static void blk_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
@@ -527,9 +524,9 @@ static void blk_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
 	const char *iothreads = bench_point_value(m, p, "disk.iothreads");
 	char drive[BENCH_PATH_MAX + 128], dev[128], script[2048];
 
-	if (!qemu_has_all(m, keys))
+	if (!bench_qemu_has_all(m, keys))
 		return;
-	qemu_common(c, m, p, a);
+	bench_qemu_common(c, m, p, a);
 	/* kvmlab's engines: sync is a thread doing preadv/pwritev, like
 	 * QEMU's aio=threads; io_uring is io_uring in both */
 	snprintf(drive, sizeof(drive), "file=%s,if=none,id=d0,format=raw,cache=%s,aio=%s", c->disk,
@@ -547,7 +544,7 @@ static void blk_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
 	bench_argv_add(a, "-device");
 	bench_argv_add(a, dev);
 	blk_script(c, m, p, script, sizeof(script));
-	append_cmd(a, script);
+	bench_append_cmd(a, script);
 }
 
 struct blk_acc {
@@ -581,14 +578,14 @@ static int blk_line(const struct json_value *root, void *opaque)
 	    {"p99", "p99_us", "us", true},
 	};
 	for (size_t i = 0; i < sizeof(fig) / sizeof(fig[0]); i++) {
-		if (!json_num(fig[i].in_lat ? lat : root, fig[i].key, &v))
+		if (!bench_json_num(fig[i].in_lat ? lat : root, fig[i].key, &v))
 			continue;
 		snprintf(metric, sizeof(metric), "%s_%s", prefix, fig[i].suffix);
 		n += !bench_row_add(acc->res, acc->row, metric, fig[i].unit, v);
 	}
-	if (json_num(root, "ios", &v))
+	if (bench_json_num(root, "ios", &v))
 		acc->ios += v;
-	if (json_num(root, "bytes", &v))
+	if (bench_json_num(root, "bytes", &v))
 		acc->bytes += v;
 	return n;
 }
@@ -600,14 +597,14 @@ static int blk_parse(const struct bench_ctx *c, const struct bench_run *r, struc
 	int n = 0, lines;
 
 	(void)c;
-	if (!run_ok(r, row))
+	if (!bench_run_ok(r, row))
 		return -EINVAL;
 	/* a job line that did not parse does not count */
-	lines = each_json_line(r->out, "{\"tool\":\"kvmlab-guest blk\"", blk_line, &acc, &n);
+	lines = bench_each_json_line(r->out, "{\"tool\":\"kvmlab-guest blk\"", blk_line, &acc, &n);
 	if (lines != (int)(sizeof(blk_jobs) / sizeof(blk_jobs[0])))
 		return -EINVAL;
-	n += host_figures(r, row, res, !is_qemu(row));
-	if (!is_qemu(row) && acc.ios > 0) {
+	n += bench_host_figures(r, row, res, !bench_is_qemu(row));
+	if (!bench_is_qemu(row) && acc.ios > 0) {
 		double cpu = bench_parse_vmm_cpu_s(r->err);
 
 		n += !bench_row_add(res, row, "exits_per_request", "exits",
@@ -644,7 +641,7 @@ static const struct bench_opt memory_opts[] = {
 
 /* MiB in a size such as 512M or 1G (K/M/G/T, powers of 1024); 0 if it is
  * not one. */
-static uint64_t size_mib(const char *v)
+uint64_t bench_size_mib(const char *v)
 {
 	char *end;
 	unsigned long long n;
@@ -678,7 +675,7 @@ static uint64_t size_mib(const char *v)
 static void memory_script(const struct bench_matrix *m, const struct bench_point *p, char *s,
 			  size_t n)
 {
-	uint64_t mib = size_mib(bench_point_value(m, p, "memory.size"));
+	uint64_t mib = bench_size_mib(bench_point_value(m, p, "memory.size"));
 
 	snprintf(s, n, "kvmlab-guest mem %lluM",
 		 (unsigned long long)((mib ? mib : MEM_DEFAULT_MIB) / 2));
@@ -694,19 +691,11 @@ static void memory_workload(const struct bench_ctx *c, const struct bench_matrix
 	bench_argv_add(a, "--trace");
 	bench_argv_add(a, "boot");
 	bench_argv_add(a, "--stats");
-	add_guest_shell(a, script);
+	bench_add_guest_shell(a, script);
 }
 
-/* QEMU's memory backend objects for kvmlab's --memory keys:
- * backend=anon -> memory-backend-ram, memfd -> memory-backend-memfd
- * (hugepage-size -> hugetlb=on,hugetlbsize=), hugetlbfs ->
- * memory-backend-file on path= (default /dev/hugepages), prealloc=,
- * merge=, shared= -> share=, host-nodes= and policy= -> the same (QEMU's
- * policies have kvmlab's names).  thp=on is QEMU's own default for guest
- * RAM (it madvises MADV_HUGEPAGE); thp=off has no equivalent, nor have
- * other keys: such points are kvmlab-only. */
-static void memory_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
-			const struct bench_point *p, struct bench_argv *a)
+bool bench_qemu_memory(const struct bench_ctx *c, const struct bench_matrix *m,
+		       const struct bench_point *p, struct bench_argv *a)
 {
 	static const char *const keys[] = {"memory.backend", "memory.hugepage-size",
 					   "memory.path",    "memory.prealloc",
@@ -723,14 +712,14 @@ static void memory_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
 	const char *size = bench_point_value(m, p, "memory.size");
 	const char *nodes = bench_point_value(m, p, "memory.host-nodes");
 	const char *policy = bench_point_value(m, p, "memory.policy");
-	char obj[BENCH_PATH_MAX + 256], script[128];
+	char obj[BENCH_PATH_MAX + 256];
 	int n;
 
-	if (!qemu_has_all(m, keys) || (thp && strcmp(thp, "on")))
-		return;
+	if (!bench_qemu_has_all(m, keys) || (thp && strcmp(thp, "on")))
+		return false;
 	if (!backend || !strcmp(backend, "anon")) {
 		if (hps) /* anonymous memory has no fixed page size in kvmlab either */
-			return;
+			return false;
 		n = snprintf(obj, sizeof(obj), "memory-backend-ram,id=m0");
 	} else if (!strcmp(backend, "memfd")) {
 		n = snprintf(obj, sizeof(obj), "memory-backend-memfd,id=m0%s%s",
@@ -739,7 +728,7 @@ static void memory_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
 		n = snprintf(obj, sizeof(obj), "memory-backend-file,id=m0,mem-path=%s",
 			     path ? path : "/dev/hugepages");
 	} else {
-		return;
+		return false;
 	}
 	if (n > 0 && (size_t)n < sizeof(obj))
 		n += snprintf(obj + n, sizeof(obj) - (size_t)n, ",size=%s%s%s%s%s%s%s",
@@ -752,15 +741,25 @@ static void memory_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
 			      policy ? ",policy=" : "", policy ? policy : "");
 	if (n <= 0 || (size_t)n >= sizeof(obj)) {
 		a->n = -1;
-		return;
+		return true;
 	}
-	qemu_common(c, m, p, a);
+	bench_qemu_common(c, m, p, a);
 	bench_argv_add(a, "-object");
 	bench_argv_add(a, obj);
 	bench_argv_add(a, "-machine");
 	bench_argv_add(a, "memory-backend=m0");
+	return true;
+}
+
+static void memory_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
+			const struct bench_point *p, struct bench_argv *a)
+{
+	char script[128];
+
+	if (!bench_qemu_memory(c, m, p, a))
+		return;
 	memory_script(m, p, script, sizeof(script));
-	append_cmd(a, script);
+	bench_append_cmd(a, script);
 }
 
 /* Sum of the " KEY=N" figures over the memory region lines of --stats. */
@@ -813,7 +812,7 @@ static int memory_line(const struct json_value *root, void *opaque)
 	double v[2];
 
 	for (size_t i = 0; i < 2; i++)
-		if (!json_num(root, figs[i], &v[i]))
+		if (!bench_json_num(root, figs[i], &v[i]))
 			return 0;
 	return !bench_row_add(acc->res, acc->row, figs[0], "ms", v[0]) +
 	       !bench_row_add(acc->res, acc->row, figs[1], "ms", v[1]);
@@ -826,12 +825,12 @@ static int memory_parse(const struct bench_ctx *c, const struct bench_run *r, st
 	int n = 0;
 
 	(void)c;
-	if (!run_ok(r, row) ||
-	    each_json_line(r->out, "{\"tool\":\"kvmlab-guest mem\"", memory_line, &acc, &n) != 1)
+	if (!bench_run_ok(r, row) || bench_each_json_line(r->out, "{\"tool\":\"kvmlab-guest mem\"",
+							  memory_line, &acc, &n) != 1)
 		return -EINVAL;
 	n += !bench_row_add(res, row, "host_minor_faults", "faults", (double)r->ru.ru_minflt);
-	n += host_figures(r, row, res, !is_qemu(row));
-	if (!is_qemu(row)) {
+	n += bench_host_figures(r, row, res, !bench_is_qemu(row));
+	if (!bench_is_qemu(row)) {
 		double init = bench_parse_boot_ms(r->err, "marker 2");
 		double pre = bench_parse_prealloc_ms(r->err);
 
@@ -1021,7 +1020,7 @@ static void net_finish(struct bench_ctx *c)
 static void net_workload(const struct bench_ctx *c, const struct bench_matrix *m,
 			 const struct bench_point *p, struct bench_argv *a)
 {
-	add_stats_script(c, m, p, a, net_script);
+	bench_add_stats_script(c, m, p, a, net_script);
 }
 
 /* QEMU's -netdev tap on the same tap and virtio-net-pci; offloads=off
@@ -1036,9 +1035,9 @@ static void net_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
 	unsigned int q = net_queues(bench_point_value(m, p, "net.queues"));
 	char tap[16], netdev[128], dev[512], script[2048];
 
-	if (!qemu_has_all(m, keys))
+	if (!bench_qemu_has_all(m, keys))
 		return;
-	qemu_common(c, m, p, a);
+	bench_qemu_common(c, m, p, a);
 	bench_net_tap(bench_point_value(m, p, "net.queues"), tap, sizeof(tap));
 	snprintf(netdev, sizeof(netdev), "tap,id=n0,ifname=%s,script=no,downscript=no,vhost=%s",
 		 tap, vhost && !strcmp(vhost, "on") ? "on" : "off");
@@ -1063,7 +1062,7 @@ static void net_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
 	bench_argv_add(a, "-device");
 	bench_argv_add(a, dev);
 	net_script(c, m, p, script, sizeof(script));
-	append_cmd(a, script);
+	bench_append_cmd(a, script);
 }
 
 struct net_acc {
@@ -1084,7 +1083,7 @@ static int net_line(const struct json_value *root, void *opaque)
 	if (!mode || mode->type != JSON_STRING)
 		return 0;
 	if (!strcmp(mode->s, "stream") && dir && dir->type == JSON_STRING &&
-	    json_num(root, "mbps", &v) && json_num(root, "bytes", &bytes) && v > 0) {
+	    bench_json_num(root, "mbps", &v) && bench_json_num(root, "bytes", &bytes) && v > 0) {
 		bool send = !strcmp(dir->s, "send");
 
 		acc->seen |= send ? 1 : 2;
@@ -1092,9 +1091,9 @@ static int net_line(const struct json_value *root, void *opaque)
 		return !bench_row_add(acc->res, acc->row, send ? "tx_mbps" : "rx_mbps", "Mbit/s",
 				      v);
 	}
-	if (!strcmp(mode->s, "rr") && json_num(root, "tps", &v) &&
-	    json_num(json_get(root, "lat_us"), "p50", &p50) &&
-	    json_num(json_get(root, "lat_us"), "p99", &p99) && v > 0) {
+	if (!strcmp(mode->s, "rr") && bench_json_num(root, "tps", &v) &&
+	    bench_json_num(json_get(root, "lat_us"), "p50", &p50) &&
+	    bench_json_num(json_get(root, "lat_us"), "p99", &p99) && v > 0) {
 		acc->seen |= 4;
 		return !bench_row_add(acc->res, acc->row, "rr_tps", "1/s", v) +
 		       !bench_row_add(acc->res, acc->row, "rr_p50_us", "us", p50) +
@@ -1110,13 +1109,13 @@ static int net_parse(const struct bench_ctx *c, const struct bench_run *r, struc
 	int n = 0;
 
 	(void)c;
-	if (!run_ok(r, row))
+	if (!bench_run_ok(r, row))
 		return -EINVAL;
-	each_json_line(r->out, "{\"tool\":\"kvmlab-guest net\"", net_line, &acc, &n);
+	bench_each_json_line(r->out, "{\"tool\":\"kvmlab-guest net\"", net_line, &acc, &n);
 	if (acc.seen != 7)
 		return -EINVAL;
-	n += host_figures(r, row, res, !is_qemu(row));
-	if (!is_qemu(row) && acc.bytes > 0) {
+	n += bench_host_figures(r, row, res, !bench_is_qemu(row));
+	if (!bench_is_qemu(row) && acc.bytes > 0) {
 		/* kvmlab's own threads; with vhost=on the kernel's vhost
 		 * worker does the copying and is not in this figure */
 		double cpu = bench_parse_vmm_cpu_s(r->err);
@@ -1145,8 +1144,9 @@ static const struct bench_suite net_suite = {
 
 /* ---- the table ------------------------------------------------------------- */
 
-const struct bench_suite *const bench_suites[] = {&boot_suite, &blk_suite, &net_suite, &exits_suite,
-						  &memory_suite};
+const struct bench_suite *const bench_suites[] = {
+    &boot_suite,      &blk_suite,	    &net_suite,	  &exits_suite,
+    &bench_ksm_suite, &bench_balloon_suite, &memory_suite};
 const unsigned int bench_nsuites = sizeof(bench_suites) / sizeof(bench_suites[0]);
 
 const struct bench_suite *bench_suite_find(const char *name)

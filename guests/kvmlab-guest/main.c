@@ -15,6 +15,9 @@
  *   kvmlab-guest net MODE [OPTIONS]
  *                          TCP benchmark and transfer verifier (net.c)
  *   kvmlab-guest mem SIZE  touch SIZE of memory twice and time it (mem.c)
+ *   kvmlab-guest hold SIZE SECONDS [free]
+ *                          fill SIZE with per-page unique content, hold it
+ *                          (or free it) for SECONDS (mem.c)
  *
  * Exit status: 0 success, 1 failure (for cmd: no command given), 2 bad usage
  * (for cmd: malformed hex).  New subcommands (load generators, ...) go into
@@ -96,6 +99,11 @@ static const struct subcmd cmds[] = {
      "map SIZE (256M, 1G, ...) of memory, write every page (the faults) and\n"
      "then every cache line (the steady state); one JSON line with both times",
      1, 1, mem_main},
+    {"hold", "SIZE SECONDS [free]",
+     "map SIZE of memory and fill it, no two pages alike but the same in every\n"
+     "guest (what KSM can merge across identical guests); with free, unmap it\n"
+     "again (memory a balloon can take); one JSON line, then sleep SECONDS",
+     2, 3, hold_main},
     {"help", "", "this text (also --help, -h)", 0, 0, cmd_help},
 };
 

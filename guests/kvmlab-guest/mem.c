@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "blk.h"
 
@@ -64,4 +66,52 @@ int mem_main(int argc, char **argv)
 	       t1 > t0 ? (double)size / 1e6 / ((t1 - t0) / 1e3) : 0.0,
 	       t2 > t1 ? (double)size / 1e6 / ((t2 - t1) / 1e3) : 0.0, (unsigned long long)sum);
 	return fflush(stdout) ? 1 : 0;
+}
+
+void mem_fill_unique(uint64_t *p, size_t words)
+{
+	/* word j of page k holds (k, j) mixed: no two pages alike, the same
+	 * in every guest that fills the same size */
+	for (size_t i = 0; i < words; i++)
+		p[i] = (i + 1) * 0x9e3779b97f4a7c15ull;
+}
+
+int hold_main(int argc, char **argv)
+{
+	uint64_t size;
+	unsigned long secs;
+	char *end = NULL;
+	bool do_free = false;
+	double t0, t1;
+	void *p;
+
+	if (argc == 4 && !strcmp(argv[3], "free"))
+		do_free = true;
+	if (argc >= 3) {
+		errno = 0;
+		secs = strtoul(argv[2], &end, 10);
+	}
+	if ((argc != 3 && !do_free) || blk_parse_size(argv[1], &size) || size == 0 ||
+	    size > (SIZE_MAX >> 1) || !end || *end || errno || secs > 86400) {
+		fprintf(stderr, "kvmlab-guest hold: usage: hold SIZE SECONDS [free]\n");
+		return 2;
+	}
+	p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "kvmlab-guest hold: mmap %llu bytes: %s\n",
+			(unsigned long long)size, strerror(errno));
+		return 1;
+	}
+	t0 = now_ms();
+	mem_fill_unique(p, (size_t)size / sizeof(uint64_t));
+	t1 = now_ms();
+	if (do_free)
+		munmap(p, (size_t)size);
+	printf("{\"tool\":\"kvmlab-guest hold\",\"bytes\":%llu,\"fill_ms\":%.3f,"
+	       "\"freed\":%s,\"seconds\":%lu}\n",
+	       (unsigned long long)size, t1 - t0, do_free ? "true" : "false", secs);
+	if (fflush(stdout))
+		return 1;
+	sleep((unsigned int)secs);
+	return 0;
 }

@@ -9,6 +9,7 @@
 #ifndef KVMLAB_GUEST_MEM_H
 #define KVMLAB_GUEST_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,5 +22,19 @@ int mem_main(int argc, char **argv);
  * value that changes with pass; returns a checksum of what it read back so
  * the compiler cannot drop the stores. */
 uint64_t mem_touch(volatile uint8_t *p, size_t len, size_t stride, unsigned int pass);
+
+/* kvmlab-guest hold SIZE SECONDS [free]: map SIZE, fill every page with
+ * content unique within the guest but the same in every guest that runs
+ * the same command (mem_fill_unique), unmap it again with "free", print
+ * one JSON line ({"tool":"kvmlab-guest hold","bytes":..,"fill_ms":..,...})
+ * and sleep SECONDS with the memory held (or freed).  The workload of bench's
+ * ksm suite (K identical guests: only the copies across guests can merge)
+ * and balloon suite (freed memory the balloon can take).  Returns the exit
+ * status: 0, 1 without the memory, 2 bad usage. */
+int hold_main(int argc, char **argv);
+
+/* Fill words 64-bit words at p so that no two 4 KiB pages are alike and
+ * the content depends only on the offset. */
+void mem_fill_unique(uint64_t *p, size_t words);
 
 #endif

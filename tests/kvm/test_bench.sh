@@ -140,8 +140,48 @@ servers_after=$(pgrep -f 'kvmlab-guest net server --port 5201' | sort | tr '\n' 
 ! pgrep -f 'tap=kvb-q|ifname=kvb-q' >/dev/null && ok "net: no run on bench's taps is left" ||
 	bad "net: a kvmlab or QEMU on a kvb-q tap outlived bench"
 
+# ksm: two identical guests at once, each holding 128 MiB filled alike;
+# ksmd (made fast for the test, as in test_memory_ksm_numa) merges the
+# copies across them, in kvmlab's guests and in QEMU's
+ksm=/sys/kernel/mm/ksm
+echo 1 >"$ksm/run"
+echo 5000 >"$ksm/pages_to_scan"
+echo 20 >"$ksm/sleep_millisecs"
+run_vm ksm bench ksm --set guest.count=2 --repeat 1 --seconds 12 --with-peers --out "$SCRATCH/ksm"
+expect_status ksm 0
+check_suite ksm "$SCRATCH/ksm" 1 1 yes ksm_saved_mib ksm_merged_mib pss_mib_per_guest ksm_window_s
+for sys in kvmlab qemu; do
+	saved=$(awk -F, -v s=$sys '$1 == s && $6 == "ksm_saved_mib" { printf "%d", $8 }' "$SCRATCH/ksm/results.csv")
+	[ "${saved:-0}" -ge 32 ] && ok "ksm: $sys: KSM saved $saved MiB across the two guests" ||
+		bad "ksm: $sys: saved '${saved}' MiB, expected at least 32 of 128"
+done
+n=$(ls "$SCRATCH"/ksm/raw/kvmlab-p0-r1-g[12].out 2>/dev/null | wc -l)
+[ "$n" -eq 2 ] && ok "ksm: each guest has its own output" || bad "ksm: $n guest outputs"
+n=$(grep -c '^{"t":' "$SCRATCH/ksm/raw/kvmlab-p0-r1.samples" 2>/dev/null || echo 0)
+[ "$n" -ge 12 ] && ok "ksm: $n samples over the run" || bad "ksm: $n samples"
+grep -q 'kvmlab run --memory size=256M,merge=on .*kvmlab-guest hold 128M 12' "$SCRATCH/ksm/results.csv" &&
+	grep -q 'memory-backend-ram,id=m0,size=256M,merge=on' "$SCRATCH/ksm/results.csv" &&
+	ok "ksm: both systems merge the same guests" || bad "ksm: the commands differ from what was asked"
+echo 2 >"$ksm/run"
+
+# balloon: a 512 MiB guest dirties and frees 256 MiB; the balloon takes it
+# back (kvmlab through its control socket, QEMU through QMP) and returns it
+run_vm balloon bench balloon --set memory.size=512M --repeat 1 --with-peers --out "$SCRATCH/balloon"
+expect_status balloon 0
+check_suite balloon "$SCRATCH/balloon" 1 1 yes rss_filled_mib rss_inflated_mib reclaimed_mib inflate_s
+for sys in kvmlab qemu; do
+	got=$(awk -F, -v s=$sys '$1 == s && $6 == "reclaimed_mib" { printf "%d", $8 }' "$SCRATCH/balloon/results.csv")
+	[ "${got:-0}" -ge 150 ] && ok "balloon: $sys: the balloon took back $got MiB" ||
+		bad "balloon: $sys: reclaimed '${got}' MiB, expected at least 150 of 256"
+done
+! ls /tmp/kvmlab-bench-*.sock >/dev/null 2>&1 && ok "balloon: no control socket left" ||
+	bad "balloon: a control socket is left in /tmp"
+
 run_vm bad bench blk --set disk.cache=sometimes --out "$SCRATCH/bad"
 expect_status bad 2
 expect_grep bad err "^kvmlab: bench: point 'disk.cache=sometimes': --disk"
+run_vm badcount bench ksm --set guest.count=0,2 --out "$SCRATCH/bad"
+expect_status badcount 2
+expect_grep badcount err "^kvmlab: bench: point 'guest.count=0': guest.count: expected 1-16 guests"
 [ ! -e "$SCRATCH/bad" ] && ok "bad: nothing made" || bad "bad: $SCRATCH/bad was created"
 finish

@@ -152,6 +152,36 @@ static void test_point_options(void **state)
 		assert_int_equal(c.ndisks, 1);
 	}
 
+	/* a key the matrix sets replaces the same key of the suite's base */
+	{
+		struct bench_matrix m2;
+		static const struct bench_opt ksm_like[] = {
+		    {"--memory", "size=256M,merge=on", 0, 1},
+		};
+
+		bench_matrix_init(&m2);
+		assert_int_equal(bench_matrix_add(&m2, "memory.merge=off", err, sizeof(err)), 0);
+		assert_int_equal(bench_point_options(&m2, &(struct bench_point){0}, ksm_like, 1,
+						     argv, 16, store, sizeof(store), err,
+						     sizeof(err)),
+				 2);
+		assert_string_equal(argv[1], "size=256M,merge=off");
+		assert_int_equal(bench_matrix_add(&m2, "memory.size=1G", err, sizeof(err)), 0);
+		assert_int_equal(bench_point_options(&m2, &(struct bench_point){0}, ksm_like, 1,
+						     argv, 16, store, sizeof(store), err,
+						     sizeof(err)),
+				 2);
+		assert_string_equal(argv[1], "merge=off,size=1G");
+		/* "size" is not "size-x": only whole keys are replaced */
+		bench_matrix_init(&m2);
+		assert_int_equal(bench_matrix_add(&m2, "memory.siz=1", err, sizeof(err)), 0);
+		assert_int_equal(bench_point_options(&m2, &(struct bench_point){0}, ksm_like, 1,
+						     argv, 16, store, sizeof(store), err,
+						     sizeof(err)),
+				 2);
+		assert_string_equal(argv[1], "size=256M,merge=on,siz=1");
+	}
+
 	/* too small a store or argv: E2BIG, never a cut option */
 	assert_int_equal(options(&m, 0, argv, store, 20, err), -E2BIG);
 	assert_int_equal(bench_point_options(&m, &(struct bench_point){0}, blk_opts, 4, argv, 3,

@@ -1,0 +1,261 @@
+/* bench's multi-guest runs and the suites built on them: bench_run_guests
+ * (real child processes: /bin/sh), the ksm suite's figures from its
+ * samples and the balloon suite's from its summary line. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vmm/bench.h"
+#include "vmm/bench_suite.h"
+
+/* value of metric in res, or -1 */
+static double fig(const struct bench_results *res, const char *metric)
+{
+	for (size_t i = 0; i < res->n; i++)
+		if (!strcmp(res->rows[i].metric, metric))
+			return res->rows[i].value;
+	return -1;
+}
+
+static bool near(double a, double b)
+{
+	return a > b - 1e-6 && a < b + 1e-6;
+}
+
+/* Two guests: at t=0 nothing, filled by t=2, KSM grows to 1000 pages of
+ * sharing by t=5 (50% at t=3, 90% at t=4), ksmd spends 150 ticks; the last
+ * sample has one guest gone and does not count. */
+static const char samples[] =
+    "{\"t\":0.00,\"alive\":2,\"filled\":0,\"pages_shared\":0,\"pages_sharing\":100,"
+    "\"merging_pages\":0,\"pss_kib\":1000,\"ksmd_ticks\":50}\n"
+    "{\"t\":1.00,\"alive\":2,\"filled\":1,\"pages_shared\":0,\"pages_sharing\":100,"
+    "\"merging_pages\":0,\"pss_kib\":1000,\"ksmd_ticks\":60}\n"
+    "{\"t\":2.00,\"alive\":2,\"filled\":2,\"pages_shared\":0,\"pages_sharing\":100,"
+    "\"merging_pages\":0,\"pss_kib\":300000,\"ksmd_ticks\":70}\n"
+    "{\"t\":3.00,\"alive\":2,\"filled\":2,\"pages_shared\":200,\"pages_sharing\":600,"
+    "\"merging_pages\":800,\"pss_kib\":250000,\"ksmd_ticks\":100}\n"
+    "{\"t\":4.00,\"alive\":2,\"filled\":2,\"pages_shared\":300,\"pages_sharing\":1000,"
+    "\"merging_pages\":1300,\"pss_kib\":210000,\"ksmd_ticks\":150}\n"
+    "{\"t\":5.00,\"alive\":2,\"filled\":2,\"pages_shared\":300,\"pages_sharing\":1100,"
+    "\"merging_pages\":1400,\"pss_kib\":204800,\"ksmd_ticks\":200}\n"
+    "{\"t\":6.00,\"alive\":1,\"filled\":2,\"pages_shared\":0,\"pages_sharing\":100,"
+    "\"merging_pages\":0,\"pss_kib\":9000,\"ksmd_ticks\":210}\n";
+
+static void test_ksm_samples(void **state)
+{
+	struct bench_results res;
+	struct bench_row row = {.system = "kvmlab"};
+	int n;
+
+	(void)state;
+	bench_results_init(&res, "t", "k", false);
+	n = bench_parse_ksm_samples(samples, 2, 4096, 100, &row, &res);
+	assert_int_equal(n, 8);
+	/* 1000 pages more sharing than at the start, 4 KiB each */
+	assert_true(near(fig(&res, "ksm_saved_mib"), 1000 * 4096.0 / (1 << 20)));
+	assert_true(near(fig(&res, "ksm_saved_mib_per_guest"), 500 * 4096.0 / (1 << 20)));
+	assert_true(near(fig(&res, "ksm_merged_mib"), 1400 * 4096.0 / (1 << 20)));
+	assert_true(near(fig(&res, "pss_mib_per_guest"), 100));
+	assert_true(near(fig(&res, "ksm_window_s"), 3)); /* t=2 to t=5 */
+	assert_true(near(fig(&res, "ksm_t50_s"), 1));	 /* 500 of 1000 at t=3 */
+	assert_true(near(fig(&res, "ksm_t90_s"), 2));	 /* 900 of 1000 at t=4 */
+	/* ksmd from the first sample to the last: 210 - 50 ticks at 100/s */
+	assert_true(near(fig(&res, "ksmd_cpu_s"), 1.6));
+	bench_results_free(&res);
+
+	/* merge=off: nothing saved, and no times to reach */
+	bench_results_init(&res, "t", "k", false);
+	n = bench_parse_ksm_samples(
+	    "{\"t\":0,\"alive\":1,\"filled\":1,\"pages_shared\":0,\"pages_sharing\":7,"
+	    "\"merging_pages\":0,\"pss_kib\":2048,\"ksmd_ticks\":-1}\n"
+	    "{\"t\":1,\"alive\":1,\"filled\":1,\"pages_shared\":0,\"pages_sharing\":7,"
+	    "\"merging_pages\":0,\"pss_kib\":2048,\"ksmd_ticks\":-1}\n",
+	    1, 4096, 100, &row, &res);
+	assert_int_equal(n, 5);
+	assert_true(near(fig(&res, "ksm_saved_mib"), 0));
+	assert_true(fig(&res, "ksm_t50_s") == -1);
+	assert_true(fig(&res, "ksmd_cpu_s") == -1);
+	bench_results_free(&res);
+
+	/* never every guest filled, one sample, or nothing: no figures */
+	bench_results_init(&res, "t", "k", false);
+	assert_int_equal(bench_parse_ksm_samples(samples, 3, 4096, 100, &row, &res), -EINVAL);
+	assert_int_equal(bench_parse_ksm_samples("{\"t\":0,\"alive\":1,\"filled\":1,"
+						 "\"pages_shared\":0,\"pages_sharing\":7,"
+						 "\"merging_pages\":0,\"pss_kib\":1,"
+						 "\"ksmd_ticks\":1}\n",
+						 1, 4096, 100, &row, &res),
+			 -EINVAL);
+	assert_int_equal(bench_parse_ksm_samples(NULL, 1, 4096, 100, &row, &res), -EINVAL);
+	assert_int_equal(bench_parse_ksm_samples("garbage\n{\"t\":", 1, 4096, 100, &row, &res),
+			 -EINVAL);
+	assert_int_equal(res.n, 0);
+	bench_results_free(&res);
+}
+
+static void test_balloon_summary(void **state)
+{
+	struct bench_results res;
+	struct bench_row row = {.system = "kvmlab"};
+
+	(void)state;
+	bench_results_init(&res, "t", "k", false);
+	assert_int_equal(
+	    bench_parse_balloon_summary(
+		"{\"t\":1.00,\"phase\":1,\"rss_kib\":900000,\"balloon_mib\":-1}\n"
+		"{\"balloon_summary\":1,\"fill_mib\":512,\"rss_filled_mib\":700.0,"
+		"\"rss_freed_mib\":650.0,\"rss_inflated_mib\":200.0,\"inflate_s\":4.00,"
+		"\"deflate_s\":1.00}\n",
+		&row, &res),
+	    8);
+	assert_true(near(fig(&res, "reclaimed_mib"), 500));
+	assert_true(near(fig(&res, "reported_mib"), 50));
+	assert_true(near(fig(&res, "inflate_mib_per_s"), 128));
+	assert_true(near(fig(&res, "deflate_s"), 1));
+	bench_results_free(&res);
+
+	/* no summary (the run gave up), or a partial one: no figures */
+	bench_results_init(&res, "t", "k", false);
+	assert_int_equal(bench_parse_balloon_summary("{\"t\":1.00,\"phase\":1}\n", &row, &res),
+			 -EINVAL);
+	assert_int_equal(
+	    bench_parse_balloon_summary("{\"balloon_summary\":1,\"fill_mib\":512}\n", &row, &res),
+	    -EINVAL);
+	assert_int_equal(bench_parse_balloon_summary(NULL, &row, &res), -EINVAL);
+	assert_int_equal(res.n, 0);
+	bench_results_free(&res);
+}
+
+/* A watch that counts its calls and logs the live guests. */
+static int count_watch(const struct bench_ctx *c, struct bench_watch *w)
+{
+	unsigned int alive = 0;
+
+	(void)c;
+	for (unsigned int i = 0; i < w->n; i++)
+		alive += w->pid[i] != 0;
+	w->state[0]++;
+	fprintf(w->log, "{\"t\":%.2f,\"alive\":%u,\"call\":%.0f}\n", w->t, alive, w->state[0]);
+	return 0;
+}
+
+static int stop_watch(const struct bench_ctx *c, struct bench_watch *w)
+{
+	(void)c;
+	(void)w;
+	return -ETIMEDOUT;
+}
+
+static void shell(struct bench_argv *a, const char *script)
+{
+	a->n = 0;
+	a->used = 0;
+	bench_argv_add(a, "/bin/sh");
+	bench_argv_add(a, "-c");
+	bench_argv_add(a, script);
+}
+
+static void test_run_guests(void **state)
+{
+	struct bench_suite s = {.name = "t", .watch = count_watch};
+	struct bench_ctx c = {.out_dir = "."};
+	char dir[] = "/tmp/kvmlab-test-multi-XXXXXX", base[64];
+	struct bench_run_text text;
+	struct bench_run r;
+	struct bench_argv a;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(base, sizeof(base), "%s/run", dir);
+
+	/* three guests, each its own files; outputs joined in order; the
+	 * watch sees them live, about once a second */
+	shell(&a, "echo out; echo err >&2; sleep 1.3");
+	assert_int_equal(bench_run_guests(&c, &s, &a, 3, false, base, &r, &text), 0);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(r.guests, 3);
+	assert_true(r.wall_s >= 1.2 && r.wall_s < 30);
+	assert_string_equal(text.out, "out\nout\nout\n");
+	assert_string_equal(text.err, "err\nerr\nerr\n");
+	assert_non_null(text.samples);
+	assert_non_null(strstr(text.samples, "\"t\":0.00,\"alive\":3,\"call\":1}"));
+	assert_non_null(strstr(text.samples, "\"call\":2}"));
+	free(text.out);
+	free(text.err);
+	free(text.samples);
+	snprintf(base, sizeof(base), "%s/run-g3.out", dir);
+	assert_int_equal(access(base, R_OK), 0);
+
+	/* the first failed guest's status is the run's; no watch: no samples */
+	s.watch = NULL;
+	snprintf(base, sizeof(base), "%s/one", dir);
+	shell(&a, "exit 3");
+	assert_int_equal(bench_run_guests(&c, &s, &a, 1, false, base, &r, &text), 0);
+	assert_int_equal(r.status, 3);
+	assert_null(text.samples);
+	assert_string_equal(text.out, "");
+	free(text.out);
+	free(text.err);
+
+	/* a watch that gives up stops the guests: they get SIGTERM, the run
+	 * fails even though a guest would have exited 0 */
+	s.watch = stop_watch;
+	shell(&a, "sleep 20");
+	assert_int_equal(bench_run_guests(&c, &s, &a, 2, false, base, &r, &text), 0);
+	assert_int_equal(r.status, 128 + 15);
+	assert_true(r.wall_s < 15);
+	free(text.out);
+	free(text.err);
+	free(text.samples);
+
+	/* too many guests, or none */
+	assert_int_equal(bench_run_guests(&c, &s, &a, BENCH_GUESTS_MAX + 1, false, base, &r, &text),
+			 -EINVAL);
+	assert_int_equal(bench_run_guests(&c, &s, &a, 0, false, base, &r, &text), -EINVAL);
+
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
+static void test_proc_number(void **state)
+{
+	char path[] = "/tmp/kvmlab-test-proc-XXXXXX";
+	int fd;
+	FILE *f;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("Name:\tx\nVmRSSx:\t1 kB\nVmRSS:\t  2048 kB\nPss: 7 kB\n", f);
+	fclose(f);
+	assert_int_equal(bench_proc_number(path, "VmRSS"), 2048);
+	assert_int_equal(bench_proc_number(path, "Pss"), 7);
+	assert_int_equal(bench_proc_number(path, "Rss"), -1);
+	assert_int_equal(bench_proc_number("/nonexistent/x", "VmRSS"), -1);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_ksm_samples),
+	    cmocka_unit_test(test_balloon_summary),
+	    cmocka_unit_test(test_run_guests),
+	    cmocka_unit_test(test_proc_number),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
