@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(meson ninja-build gcc libc6-dev pkg-config libcmocka-dev qemu-system-x86
 	linux-image-amd64 busybox-static cpio clang libclang-rt-14-dev e2fsprogs
-	iproute2 kmod valgrind gnuplot-nox)
+	iproute2 kmod procps valgrind gnuplot-nox)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

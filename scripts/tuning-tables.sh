@@ -112,6 +112,17 @@ bench() {
 	bench memory-numa "first_touch_ms second_pass_ms host_minor_faults guest_init_ms" -- \
 		memory --set memory.size=512M --set memory.policy=bind --set memory.host-nodes=0,1 \
 		--repeat 2 --with-peers
+	# KSM: ksmd scans 1000 pages every 20 ms (the kernel default is 100)
+	echo 1 >/sys/kernel/mm/ksm/run 2>/dev/null || true
+	echo 1000 >/sys/kernel/mm/ksm/pages_to_scan 2>/dev/null || true
+	echo 20 >/sys/kernel/mm/ksm/sleep_millisecs 2>/dev/null || true
+	bench ksm-guests "ksm_saved_mib ksm_saved_mib_per_guest pss_mib_per_guest ksm_t50_s ksm_t90_s ksmd_cpu_s fill_ms" -- \
+		ksm --set guest.count=1,2,4 --repeat 2 --seconds 60 --with-peers
+	bench ksm-merge "ksm_saved_mib ksm_merged_mib pss_mib_per_guest ksmd_cpu_s" -- \
+		ksm --set guest.count=2 --set memory.merge=on,off --repeat 1 --seconds 30
+	echo 2 >/sys/kernel/mm/ksm/run 2>/dev/null || true
+	bench balloon "rss_filled_mib rss_freed_mib rss_inflated_mib reclaimed_mib reported_mib inflate_s inflate_mib_per_s deflate_s" -- \
+		balloon --set balloon.free-page-reporting=off,on --repeat 2 --with-peers
 	bench net-paths "tx_mbps rx_mbps rr_tps rr_p99_us vmm_cpu_s_per_gb exits_per_mb" -- \
 		net --set cpus.boot=2 --set net.queues=1,2 --set net.vhost=off,on --repeat 2 --seconds 3 --with-peers
 	bench net-offloads "tx_mbps rx_mbps rr_tps rr_p99_us vmm_cpu_s_per_gb exits_per_mb" -- \

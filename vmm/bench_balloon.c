@@ -111,7 +111,7 @@ static void balloon_qemu(const struct bench_ctx *c, const struct bench_matrix *m
 /* ---- talking to the VMM ---------------------------------------------------- */
 
 /* One reply line (without '\n') into buf; skips QMP's event lines.  0 or
- * -errno. */
+ * -errno (-ETIMEDOUT after BALLOON_IO_TIMEOUT ms without a byte). */
 static int read_line(int fd, char *buf, size_t n)
 {
 	size_t used = 0;
@@ -130,9 +130,9 @@ static int read_line(int fd, char *buf, size_t n)
 		buf[used] = '\0';
 		while ((nl = strchr(buf, '\n'))) {
 			*nl = '\0';
-			if (strncmp(buf, "{\"event\"",
-				    8)) /* a reply: bytes after it are not expected */
-				return 0;
+			/* QMP's events come as {"timestamp": ..., "event": ...} */
+			if (!strstr(buf, "\"event\"") || !strstr(buf, "\"timestamp\""))
+				return 0; /* a reply: nothing else is expected after it */
 			used -= (size_t)(nl + 1 - buf);
 			memmove(buf, nl + 1, used + 1);
 		}
