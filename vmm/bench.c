@@ -230,80 +230,6 @@ static bool in_path(const char *prog)
 	return false;
 }
 
-/* ---- plots ------------------------------------------------------------- */
-
-struct plot_ctx {
-	const struct bench_results *res;
-	const struct bench_matrix *m;
-	const char *dir;
-	unsigned int repeat;
-	int made, failed;
-};
-
-static void plot_metric(void *opaque, const char *metric, const char *unit)
-{
-	static const char *const systems[] = {"kvmlab", "qemu"};
-	struct plot_ctx *pc = opaque;
-	uint64_t npts = bench_matrix_points(pc->m);
-	char dat[PATH_MAX], gp[PATH_MAX], svg[PATH_MAX], label[256];
-	struct bench_argv a = {.n = 0};
-	struct bench_run r;
-	unsigned int x = 0;
-	FILE *f;
-
-	snprintf(dat, sizeof(dat), "%s/raw/plot-%s.dat", pc->dir, metric);
-	snprintf(gp, sizeof(gp), "%s/raw/plot-%s.gp", pc->dir, metric);
-	snprintf(svg, sizeof(svg), "%s/%s.svg", pc->dir, metric);
-	f = fopen(dat, "we");
-	if (!f) {
-		pc->failed++;
-		return;
-	}
-	/* x, "system label", min, median, max */
-	for (uint64_t i = 0; i < npts; i++) {
-		struct bench_point p;
-
-		bench_matrix_point(pc->m, i, &p);
-		bench_point_label(pc->m, &p, label, sizeof(label));
-		for (size_t s = 0; s < sizeof(systems) / sizeof(systems[0]); s++) {
-			double lo, med, hi;
-
-			if (!bench_results_summary(pc->res, systems[s], (unsigned int)i, metric,
-						   &lo, &med, &hi))
-				continue;
-			fprintf(f, "%u \"%s %s\" %.6g %.6g %.6g\n", x++, systems[s],
-				label[0] ? label : "(defaults)", lo, med, hi);
-		}
-	}
-	fclose(f);
-	f = fopen(gp, "we");
-	if (!f) {
-		pc->failed++;
-		return;
-	}
-	fprintf(f,
-		"set terminal svg size 1000,560 dynamic\n"
-		"set output '%s'\n"
-		"set title \"%s (%s): median of %u repeats, whiskers min-max\" noenhanced\n"
-		"set ylabel '%s' noenhanced\n"
-		"set style fill solid 0.4\n"
-		"set boxwidth 0.7\n"
-		"set xtics rotate by -25 noenhanced\n"
-		"set yrange [0:*]\n"
-		"set key off\n"
-		"set bmargin 8\n"
-		"plot '%s' using 1:4:xtic(2) with boxes, '' using 1:4:3:5 with yerrorbars pt 0\n",
-		svg, metric, unit, pc->repeat, unit, dat);
-	fclose(f);
-	bench_argv_add(&a, "gnuplot");
-	bench_argv_add(&a, gp);
-	snprintf(dat, sizeof(dat), "%s/raw/plot-%s.gnuplot-out", pc->dir, metric);
-	if (bench_run_child(&a, dat, NULL, &r) == 0 && r.status == 0)
-		pc->made++;
-	else
-		pc->failed++;
-}
-
 /* ---- the command --------------------------------------------------------- */
 
 static int make_dir(const char *path)
@@ -538,11 +464,12 @@ int bench_main(int argc, char **argv)
 		return 1;
 	}
 	if (in_path("gnuplot")) {
-		struct plot_ctx pc = {.res = &res, .m = &a.m, .dir = a.out, .repeat = a.repeat};
+		int bad = 0, made = bench_plot_metrics(&res, &a.m, a.out, a.repeat, &bad);
 
-		bench_results_metrics(&res, plot_metric, &pc);
-		fprintf(stderr, "kvmlab: bench: %d plot(s) in %s%s\n", pc.made, a.out,
-			pc.failed ? " (some failed: see raw/*.gnuplot-out)" : "");
+		if (s->timeline)
+			made += bench_plot_timeline(s, &a.m, a.out, peers, &bad);
+		fprintf(stderr, "kvmlab: bench: %d plot(s) in %s%s\n", made, a.out,
+			bad ? " (some failed: see raw/*.gnuplot-out)" : "");
 	} else {
 		fprintf(stderr, "kvmlab: bench: notice: gnuplot is not installed: no plots\n");
 	}

@@ -103,6 +103,9 @@ struct bench_suite {
 	 * SIGTERM and the run counts as failed. */
 	int (*watch)(const struct bench_ctx *c, struct bench_watch *w);
 	unsigned int seconds; /* the suite's default for --seconds (0: 3) */
+	/* A member of watch's sample lines ({"t":..,KEY:..}) to plot over
+	 * time (DIR/timeline-KEY.svg), and its unit; NULL: none. */
+	const char *timeline, *timeline_unit;
 };
 
 /* What bench_run_guests read back (malloc-ed; free each). */
@@ -125,6 +128,19 @@ int bench_run_guests(const struct bench_ctx *c, const struct bench_suite *s,
  * and err (NULL: to out too).  0 or -errno. */
 int bench_run_child(const struct bench_argv *a, const char *out, const char *err,
 		    struct bench_run *r);
+
+/* One plot per metric of res (DIR/METRIC.svg, gnuplot): a bar per point
+ * and system at the median of the repeats, whiskers min to max.  Returns
+ * the plots drawn; *failed grows by those gnuplot could not draw. */
+int bench_plot_metrics(const struct bench_results *res, const struct bench_matrix *m,
+		       const char *dir, unsigned int repeat, int *failed);
+
+/* s->timeline over time, one line per point and system from the first
+ * repeat's samples (DIR/raw/SYSTEM-pP-r1.samples), into
+ * DIR/timeline-KEY.svg.  Returns 1 if drawn, 0 if there was nothing to
+ * draw or gnuplot failed (then *failed grows). */
+int bench_plot_timeline(const struct bench_suite *s, const struct bench_matrix *m, const char *dir,
+			bool peers, int *failed);
 
 /* CLOCK_MONOTONIC in seconds. */
 double bench_now_s(void);

@@ -4,7 +4,7 @@
  * stats=on plus the point's balloon.* keys, a control socket) runs
  * `kvmlab-guest hold SIZE 600 free` with SIZE half of its RAM: it dirties
  * SIZE and frees it again, so the host holds memory the guest does not
- * use.  Then bench, once a second: waits 2 s (free page reporting, if on,
+ * use.  Then bench, once a second: waits 5 s (free page reporting, if on,
  * gives memory back by itself here), inflates the balloon to SIZE and
  * polls until the guest has given it, waits 2 s, deflates to 0 and polls
  * again, then shuts the guest down.  Each sample has the VMM's RSS and the
@@ -21,18 +21,22 @@
 
 #include "vmm/bench_suite.h"
 
-#define BALLOON_MEM_MIB	   1024
-#define BALLOON_SETTLE_S   2
-#define BALLOON_GIVE_UP_S  180
-#define BALLOON_REPLY_MAX  4096
-#define BALLOON_IO_TIMEOUT 5000 /* ms for one reply */
-#define HOLD_TAG	   "{\"tool\":\"kvmlab-guest hold\""
-#define SUMMARY_TAG	   "{\"balloon_summary\":"
+#define BALLOON_MEM_MIB	 1024
+#define BALLOON_SETTLE_S 2
+/* Linux reports free pages 2 s after enough have gathered
+ * (PAGE_REPORTING_DELAY), then in batches: time for that before the
+ * balloon */
+#define BALLOON_REPORT_WAIT_S 5
+#define BALLOON_GIVE_UP_S     180
+#define BALLOON_REPLY_MAX     4096
+#define BALLOON_IO_TIMEOUT    5000 /* ms for one reply */
+#define HOLD_TAG	      "{\"tool\":\"kvmlab-guest hold\""
+#define SUMMARY_TAG	      "{\"balloon_summary\":"
 
 /* the watch's phases */
 enum {
 	PH_BOOT,    /* until the guest has dirtied and freed its memory */
-	PH_SETTLE,  /* BALLOON_SETTLE_S, then inflate */
+	PH_SETTLE,  /* BALLOON_REPORT_WAIT_S, then inflate */
 	PH_INFLATE, /* until the guest gave it all */
 	PH_HOLD,    /* BALLOON_SETTLE_S, then deflate */
 	PH_DEFLATE, /* until the balloon is empty */
@@ -286,7 +290,7 @@ static int balloon_watch(const struct bench_ctx *c, struct bench_watch *w)
 		}
 		break;
 	case PH_SETTLE:
-		if (w->t - st[ST_SINCE] < BALLOON_SETTLE_S)
+		if (w->t - st[ST_SINCE] < BALLOON_REPORT_WAIT_S)
 			break;
 		st[ST_RSS_FREED] = (double)rss_kib / 1024;
 		size = balloon_size(c, w, ram, (long long)fill);
@@ -328,8 +332,10 @@ static int balloon_watch(const struct bench_ctx *c, struct bench_watch *w)
 	default:
 		break;
 	}
-	fprintf(w->log, "{\"t\":%.2f,\"phase\":%d,\"rss_kib\":%lld,\"balloon_mib\":%lld}\n", w->t,
-		phase, rss_kib, size);
+	fprintf(
+	    w->log,
+	    "{\"t\":%.2f,\"phase\":%d,\"rss_kib\":%lld,\"rss_mib\":%.1f,\"balloon_mib\":%lld}\n",
+	    w->t, phase, rss_kib, (double)rss_kib / 1024, size);
 	st[ST_PHASE] = phase;
 	if (size < -1) /* the VMM did not answer */
 		return (int)size;
@@ -403,4 +409,6 @@ const struct bench_suite bench_balloon_suite = {
     .parse = balloon_parse,
     .watch = balloon_watch,
     .finish = balloon_finish,
+    .timeline = "rss_mib",
+    .timeline_unit = "MiB",
 };

@@ -26,7 +26,7 @@
 #define SAMPLE_TAG	   "{\"t\":"
 
 /* state[] slots of the watch */
-enum { ST_KSMD_PID, ST_FOUND };
+enum { ST_KSMD_PID, ST_FOUND, ST_BASE };
 
 static const struct bench_opt ksm_opts[] = {
     {"--memory", "size=256M,merge=on", 0, 1},
@@ -214,12 +214,13 @@ static int ksm_watch(const struct bench_ctx *c, struct bench_watch *w)
 	unsigned int alive = 0, filled = 0;
 
 	(void)c;
-	if (!w->state[ST_FOUND]) {
-		w->state[ST_KSMD_PID] = (double)find_ksmd();
-		w->state[ST_FOUND] = 1;
-	}
 	if (mem_ksm_read(NULL, &shared, &sharing))
 		return -ENOENT;
+	if (!w->state[ST_FOUND]) {
+		w->state[ST_KSMD_PID] = (double)find_ksmd();
+		w->state[ST_BASE] = (double)sharing;
+		w->state[ST_FOUND] = 1;
+	}
 	for (unsigned int i = 0; i < w->n; i++) {
 		char path[64];
 		long long v;
@@ -235,13 +236,16 @@ static int ksm_watch(const struct bench_ctx *c, struct bench_watch *w)
 		v = bench_proc_number(path, "Pss");
 		pss += v > 0 ? v : 0;
 	}
+	/* saved_mib: the plot's (bench_plot_timeline); the figures are
+	 * taken from the counters */
 	fprintf(w->log,
 		"{\"t\":%.2f,\"alive\":%u,\"filled\":%u,\"pages_shared\":%llu,"
 		"\"pages_sharing\":%llu,\"merging_pages\":%lld,\"pss_kib\":%lld,"
-		"\"ksmd_ticks\":%lld}\n",
+		"\"ksmd_ticks\":%lld,\"saved_mib\":%.1f}\n",
 		w->t, alive, filled, (unsigned long long)shared, (unsigned long long)sharing,
 		merging, pss,
-		w->state[ST_KSMD_PID] > 0 ? cpu_ticks((long)w->state[ST_KSMD_PID]) : -1);
+		w->state[ST_KSMD_PID] > 0 ? cpu_ticks((long)w->state[ST_KSMD_PID]) : -1,
+		((double)sharing - w->state[ST_BASE]) * (double)sysconf(_SC_PAGESIZE) / (1 << 20));
 	return 0;
 }
 
@@ -379,4 +383,6 @@ const struct bench_suite bench_ksm_suite = {
     .guests = ksm_guests,
     .watch = ksm_watch,
     .seconds = 60,
+    .timeline = "saved_mib",
+    .timeline_unit = "MiB",
 };

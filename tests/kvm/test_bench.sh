@@ -159,6 +159,8 @@ n=$(ls "$SCRATCH"/ksm/raw/kvmlab-p0-r1-g[12].out 2>/dev/null | wc -l)
 [ "$n" -eq 2 ] && ok "ksm: each guest has its own output" || bad "ksm: $n guest outputs"
 n=$(grep -c '^{"t":' "$SCRATCH/ksm/raw/kvmlab-p0-r1.samples" 2>/dev/null || echo 0)
 [ "$n" -ge 12 ] && ok "ksm: $n samples over the run" || bad "ksm: $n samples"
+grep -q '<svg' "$SCRATCH/ksm/timeline-saved_mib.svg" 2>/dev/null && ok "ksm: the savings plotted over time" ||
+	bad "ksm: no timeline-saved_mib.svg"
 grep -q 'kvmlab run --memory size=256M,merge=on .*kvmlab-guest hold 128M 12' "$SCRATCH/ksm/results.csv" &&
 	grep -q 'memory-backend-ram,id=m0,size=256M,merge=on' "$SCRATCH/ksm/results.csv" &&
 	ok "ksm: both systems merge the same guests" || bad "ksm: the commands differ from what was asked"
@@ -174,6 +176,8 @@ for sys in kvmlab qemu; do
 	[ "${got:-0}" -ge 150 ] && ok "balloon: $sys: the balloon took back $got MiB" ||
 		bad "balloon: $sys: reclaimed '${got}' MiB, expected at least 150 of 256"
 done
+grep -q '<svg' "$SCRATCH/balloon/timeline-rss_mib.svg" 2>/dev/null && ok "balloon: RSS plotted over time" ||
+	bad "balloon: no timeline-rss_mib.svg"
 ! ls /tmp/kvmlab-bench-*.sock >/dev/null 2>&1 && ok "balloon: no control socket left" ||
 	bad "balloon: a control socket is left in /tmp"
 

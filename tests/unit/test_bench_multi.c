@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -230,6 +231,59 @@ static void test_run_guests(void **state)
 	}
 }
 
+/* The timeline plot's data: every sample line with t and the key, per
+ * point and system, from the first repeat; lines without the key are
+ * passed over; a point without samples has no line. */
+static void test_timeline(void **state)
+{
+	struct bench_suite s = {.name = "t", .timeline = "rss_mib", .timeline_unit = "MiB"};
+	char dir[] = "/tmp/kvmlab-test-plot-XXXXXX", path[128], cmd[128];
+	struct bench_matrix m;
+	int failed = 0, drawn;
+	char err[256], *dat;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/raw", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	bench_matrix_init(&m);
+	assert_int_equal(bench_matrix_add(&m, "memory.size=1G,2G", err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/raw/kvmlab-p0-r1.samples", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"t\":0.00,\"phase\":0,\"rss_mib\":10.0}\n"
+	      "{\"t\":1.00,\"phase\":1}\n"
+	      "{\"balloon_summary\":1,\"rss_mib\":99}\n"
+	      "{\"t\":2.00,\"phase\":1,\"rss_mib\":30.5}\n",
+	      f);
+	fclose(f);
+	drawn = bench_plot_timeline(&s, &m, dir, true, &failed);
+	snprintf(path, sizeof(path), "%s/raw/plot-timeline-rss_mib.gp", dir);
+	dat = bench_slurp(path);
+	assert_non_null(strstr(dat, "timeline-rss_mib-kvmlab-p0.dat' using 1:2 with linespoints "
+				    "title \"kvmlab memory.size=1G\""));
+	assert_null(strstr(dat, "-p1.dat")); /* no samples there */
+	assert_null(strstr(dat, "qemu"));
+	free(dat);
+	snprintf(path, sizeof(path), "%s/raw/timeline-rss_mib-kvmlab-p0.dat", dir);
+	dat = bench_slurp(path);
+	assert_string_equal(dat, "0.000 10\n2.000 30.5\n");
+	free(dat);
+	/* drawn where gnuplot is installed (scripts/setup.sh installs it) */
+	snprintf(path, sizeof(path), "%s/timeline-rss_mib.svg", dir);
+	if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
+		assert_int_equal(drawn, 1);
+		assert_int_equal(failed, 0);
+		assert_int_equal(access(path, R_OK), 0);
+	} else {
+		assert_int_equal(drawn, 0);
+		assert_int_equal(failed, 1);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_proc_number(void **state)
 {
 	char path[] = "/tmp/kvmlab-test-proc-XXXXXX";
@@ -252,9 +306,8 @@ static void test_proc_number(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ksm_samples),
-	    cmocka_unit_test(test_balloon_summary),
-	    cmocka_unit_test(test_run_guests),
+	    cmocka_unit_test(test_ksm_samples), cmocka_unit_test(test_balloon_summary),
+	    cmocka_unit_test(test_run_guests),	cmocka_unit_test(test_timeline),
 	    cmocka_unit_test(test_proc_number),
 	};
 
