@@ -284,6 +284,8 @@ int bench_main(int argc, char **argv)
 	if (!s)
 		return usage_error("unknown SUITE %s (boot, blk, net, exits, memory, ksm, balloon)",
 				   a.suite);
+	/* runs are reaped with wait4: an inherited SIG_IGN would lose them */
+	signal(SIGCHLD, SIG_DFL);
 	memset(&c, 0, sizeof(c));
 	self_paths(&c, self, sizeof(self));
 	c.out_dir = a.out;
@@ -305,6 +307,13 @@ int bench_main(int argc, char **argv)
 			return usage_error("%s", err);
 		if (cli_parse(av.n, (char **)av.v, &cfg, err, sizeof(err)) != CLI_RUN) {
 			fprintf(stderr, "kvmlab: bench: point '%s': %s\n", label, err);
+			return EXIT_USAGE;
+		}
+		if (!s->guests && bench_point_value(&a.m, &p, "guest.count")) {
+			fprintf(stderr,
+				"kvmlab: bench: --set guest.count: the %s suite boots one guest "
+				"per run (ksm takes guest.count)\n",
+				s->name);
 			return EXIT_USAGE;
 		}
 		if (s->guests && !s->guests(&a.m, &p)) {
@@ -406,7 +415,8 @@ int bench_main(int argc, char **argv)
 				snprintf(row.label, sizeof(row.label), "%s", label);
 				join_command(&av, row.command, sizeof(row.command));
 				done++;
-				if (bench_run_guests(&c, s, &av, guests, sys, base, &run, &text)) {
+				if (bench_run_guests(&c, s, &a.m, &p, &av, guests, sys, base, &run,
+						     &text)) {
 					fprintf(stderr, "kvmlab: bench: cannot start %s\n",
 						av.v[0]);
 					failed++;

@@ -54,9 +54,11 @@ struct bench_watch {
 	const pid_t *pid;	/* each guest's process; 0 once it has exited */
 	const char *const *out; /* each guest's stdout file */
 	bool qemu;		/* the peer's run */
-	double t;		/* seconds since the guests were started */
-	FILE *log;		/* the run's samples file (bench_run.samples) */
-	double state[8];	/* the suite's own, zero when the run starts */
+	const struct bench_matrix *m;
+	const struct bench_point *p; /* the run's point */
+	double t;		     /* seconds since the guests were started */
+	FILE *log;		     /* the run's samples file (bench_run.samples) */
+	double state[8];	     /* the suite's own, zero when the run starts */
 };
 
 /* A place for a suite to build argv strings. */
@@ -102,6 +104,9 @@ struct bench_suite {
 	 * balloon, say).  0, or -errno to give up on the run: its guests get
 	 * SIGTERM and the run counts as failed. */
 	int (*watch)(const struct bench_ctx *c, struct bench_watch *w);
+	/* Called before each run starts (NULL: nothing): wait for the host to
+	 * settle, say.  0 or -errno (the run then counts as failed). */
+	int (*before)(const struct bench_ctx *c);
 	unsigned int seconds; /* the suite's default for --seconds (0: 3) */
 	/* A member of watch's sample lines ({"t":..,KEY:..}) to plot over
 	 * time (DIR/timeline-KEY.svg), and its unit; NULL: none. */
@@ -113,7 +118,7 @@ struct bench_run_text {
 	char *out, *err, *samples;
 };
 
-/* Start k guests (1..BENCH_GUESTS_MAX) running argv a at once, each with
+/* Start k guests (1..BENCH_GUESTS_MAX) of point p running argv a at once, each with
  * stdout/stderr to BASE.out/.err (k == 1) or BASE-gI.out/.err, stdin from
  * /dev/null, bounded by a 900 s alarm; call s->watch about once a second
  * (samples to BASE.samples) until all have exited.  Fills r (status: the
@@ -121,6 +126,7 @@ struct bench_run_text {
  * guests' outputs joined in order; NULL members without memory).  Returns
  * 0, or -errno if the run could not be started (nothing left running). */
 int bench_run_guests(const struct bench_ctx *c, const struct bench_suite *s,
+		     const struct bench_matrix *m, const struct bench_point *p,
 		     const struct bench_argv *a, unsigned int k, bool qemu, const char *base,
 		     struct bench_run *r, struct bench_run_text *text);
 

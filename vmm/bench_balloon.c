@@ -11,12 +11,9 @@
  * balloon's size; the last line sums the run up.  QEMU does the same
  * through QMP (balloon, query-balloon, quit). */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "vmm/bench_suite.h"
@@ -28,9 +25,6 @@
  * balloon */
 #define BALLOON_REPORT_WAIT_S 5
 #define BALLOON_GIVE_UP_S     180
-#define BALLOON_REPLY_MAX     4096
-#define BALLOON_IO_TIMEOUT    5000 /* ms for one reply */
-#define HOLD_TAG	      "{\"tool\":\"kvmlab-guest hold\""
 #define SUMMARY_TAG	      "{\"balloon_summary\":"
 
 /* the watch's phases */
@@ -88,22 +82,21 @@ static void balloon_workload(const struct bench_ctx *c, const struct bench_matri
 static void balloon_qemu(const struct bench_ctx *c, const struct bench_matrix *m,
 			 const struct bench_point *p, struct bench_argv *a)
 {
+	/* (balloon.stats has no QEMU equivalent here: kvmlab-only) */
 	static const char *const keys[] = {"balloon.free-page-reporting", "balloon.deflate-on-oom",
-					   "balloon.stats", NULL};
+					   NULL};
 	const char *fpr = bench_point_value(m, p, "balloon.free-page-reporting");
 	const char *oom = bench_point_value(m, p, "balloon.deflate-on-oom");
 	char dev[128], qmp[BENCH_SOCK_MAX + 32], size[32], script[128];
+	uint64_t mib = guest_mib(m, p);
 
 	if (!bench_qemu_has_all(m, keys))
 		return;
 	snprintf(dev, sizeof(dev), "virtio-balloon-pci%s%s%s%s", fpr ? ",free-page-reporting=" : "",
 		 fpr ? fpr : "", oom ? ",deflate-on-oom=" : "", oom ? oom : "");
 	snprintf(qmp, sizeof(qmp), "unix:%s,server=on,wait=off", c->sock);
-	snprintf(size, sizeof(size), "%lluM", (unsigned long long)guest_mib(m, p));
-	bench_qemu_common(c, m, p, a);
-	for (int i = 0; i + 1 < a->n; i++) /* the suite's default size */
-		if (!strcmp(a->v[i], "-m") && !bench_point_value(m, p, "memory.size"))
-			a->v[i + 1] = "1024M";
+	snprintf(size, sizeof(size), "%lluM", (unsigned long long)mib);
+	bench_qemu_common_mem(c, m, p, a, size);
 	bench_argv_add(a, "-device");
 	bench_argv_add(a, dev);
 	bench_argv_add(a, "-qmp");
@@ -114,176 +107,91 @@ static void balloon_qemu(const struct bench_ctx *c, const struct bench_matrix *m
 
 /* ---- talking to the VMM ---------------------------------------------------- */
 
-/* One reply line (without '\n') into buf; skips QMP's event lines.  0 or
- * -errno (-ETIMEDOUT after BALLOON_IO_TIMEOUT ms without a byte). */
-static int read_line(int fd, char *buf, size_t n)
+/* Set the balloon to set_mib (< 0: leave it) and read its size now, in
+ * MiB, into *size.  0 or -errno. */
+static int balloon_size(const struct bench_ctx *c, const struct bench_watch *w, uint64_t ram_mib,
+			long long set_mib, long long *size)
 {
-	size_t used = 0;
-
-	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		char *nl;
-		ssize_t got;
-
-		if (poll(&pfd, 1, BALLOON_IO_TIMEOUT) <= 0)
-			return -ETIMEDOUT;
-		got = read(fd, buf + used, n - 1 - used);
-		if (got <= 0)
-			return got ? -errno : -ECONNRESET;
-		used += (size_t)got;
-		buf[used] = '\0';
-		while ((nl = strchr(buf, '\n'))) {
-			*nl = '\0';
-			/* QMP's events come as {"timestamp": ..., "event": ...} */
-			if (!strstr(buf, "\"event\"") || !strstr(buf, "\"timestamp\""))
-				return 0; /* a reply: nothing else is expected after it */
-			used -= (size_t)(nl + 1 - buf);
-			memmove(buf, nl + 1, used + 1);
-		}
-		if (used + 1 >= n)
-			return -E2BIG;
-	}
-}
-
-static int send_all(int fd, const char *s)
-{
-	size_t len = strlen(s);
-
-	while (len) {
-		ssize_t w = send(fd, s, len, MSG_NOSIGNAL);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		s += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Send request (one JSON line) on the run's socket and read the reply: for
- * QEMU after QMP's greeting and capabilities handshake.  0 or -errno. */
-static int exchange(const char *sock, bool qemu, const char *request, char *reply, size_t n)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd, r;
-
-	if (strlen(sock) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, sock, strlen(sock) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	r = 0;
-	if (qemu) {
-		r = read_line(fd, reply, n); /* {"QMP":...} */
-		if (!r)
-			r = send_all(fd, "{\"execute\":\"qmp_capabilities\"}\n");
-		if (!r)
-			r = read_line(fd, reply, n);
-	}
-	if (!r)
-		r = send_all(fd, request);
-	if (!r)
-		r = read_line(fd, reply, n);
-	close(fd);
-	return r;
-}
-
-/* Set the balloon to mib (mib < 0: leave it) and return its size now in
- * MiB, or -errno. */
-static long long balloon_size(const struct bench_ctx *c, const struct bench_watch *w,
-			      uint64_t ram_mib, long long mib)
-{
-	char req[128], reply[BALLOON_REPLY_MAX];
+	struct bench_conn conn;
 	struct json_doc doc;
+	char req[128];
 	double v = -1;
 	int r;
 
-	if (w->qemu) {
-		if (mib >= 0) { /* QMP's balloon takes the guest's size left, in bytes */
-			snprintf(req, sizeof(req),
-				 "{\"execute\":\"balloon\",\"arguments\":{\"value\":%llu}}\n",
-				 (unsigned long long)(ram_mib - (uint64_t)mib) << 20);
-			r = exchange(c->sock, true, req, reply, sizeof(reply));
-			if (r)
-				return r;
-		}
-		r = exchange(c->sock, true, "{\"execute\":\"query-balloon\"}\n", reply,
-			     sizeof(reply));
-		if (r)
-			return r;
-		if (json_parse(&doc, reply, strlen(reply), NULL, NULL, 0, NULL))
-			return -EPROTO;
-		if (!bench_json_num(json_get(doc.root, "return"), "actual", &v))
-			v = -1;
-		json_doc_free(&doc);
-		return v < 0 ? -EPROTO : (long long)ram_mib - (long long)(v / (1 << 20));
-	}
-	if (mib >= 0)
-		snprintf(req, sizeof(req), "{\"cmd\":\"balloon\",\"mib\":%lld}\n", mib);
-	else
-		snprintf(req, sizeof(req), "{\"cmd\":\"balloon\"}\n");
-	r = exchange(c->sock, false, req, reply, sizeof(reply));
+	r = bench_conn_open(&conn, c->sock, w->qemu);
 	if (r)
 		return r;
-	if (json_parse(&doc, reply, strlen(reply), NULL, NULL, 0, NULL))
-		return -EPROTO;
-	if (!bench_json_num(doc.root, "actual_mib", &v))
-		v = -1;
-	json_doc_free(&doc);
-	return v < 0 ? -EPROTO : (long long)v;
+	if (w->qemu) {
+		/* QMP's balloon takes the guest's size left, in bytes; its
+		 * query-balloon says that size as "actual" */
+		if (set_mib >= 0) {
+			snprintf(req, sizeof(req),
+				 "{\"execute\":\"balloon\",\"arguments\":{\"value\":%llu}}\n",
+				 (unsigned long long)(ram_mib - (uint64_t)set_mib) << 20);
+			r = bench_conn_request(&conn, req, &doc);
+			if (!r)
+				json_doc_free(&doc);
+		}
+		if (!r)
+			r = bench_conn_request(&conn, "{\"execute\":\"query-balloon\"}\n", &doc);
+		if (!r) {
+			if (bench_json_num(json_get(doc.root, "return"), "actual", &v) && v >= 0)
+				*size = (long long)ram_mib - (long long)(v / (1 << 20));
+			else
+				r = -EPROTO;
+			json_doc_free(&doc);
+		}
+	} else {
+		if (set_mib >= 0)
+			snprintf(req, sizeof(req), "{\"cmd\":\"balloon\",\"mib\":%lld}\n", set_mib);
+		else
+			snprintf(req, sizeof(req), "{\"cmd\":\"balloon\"}\n");
+		r = bench_conn_request(&conn, req, &doc);
+		if (!r) {
+			if (bench_json_num(doc.root, "actual_mib", &v) && v >= 0)
+				*size = (long long)v;
+			else
+				r = -EPROTO;
+			json_doc_free(&doc);
+		}
+	}
+	bench_conn_close(&conn);
+	return r;
 }
 
 static int shutdown_vm(const struct bench_ctx *c, const struct bench_watch *w)
 {
-	char reply[BALLOON_REPLY_MAX];
+	struct bench_conn conn;
+	struct json_doc doc;
+	int r = bench_conn_open(&conn, c->sock, w->qemu);
 
-	return exchange(c->sock, w->qemu,
-			w->qemu ? "{\"execute\":\"quit\"}\n" : "{\"cmd\":\"shutdown\"}\n", reply,
-			sizeof(reply));
+	if (!r)
+		r = bench_conn_request(
+		    &conn, w->qemu ? "{\"execute\":\"quit\"}\n" : "{\"cmd\":\"shutdown\"}\n", &doc);
+	if (!r)
+		json_doc_free(&doc);
+	bench_conn_close(&conn);
+	return r;
 }
 
 /* ---- the watch ---------------------------------------------------------------- */
 
-/* The run's guest RAM in MiB: the hold line's bytes * 2. */
-static uint64_t ram_of_hold(const char *out_path, uint64_t *fill_mib)
-{
-	char *t = bench_slurp(out_path);
-	const char *l = t ? strstr(t, HOLD_TAG) : NULL;
-	const char *b = l ? strstr(l, "\"bytes\":") : NULL;
-	uint64_t bytes = b ? strtoull(b + 8, NULL, 10) : 0;
-
-	free(t);
-	*fill_mib = bytes >> 20;
-	return (bytes >> 20) * 2;
-}
-
 static int balloon_watch(const struct bench_ctx *c, struct bench_watch *w)
 {
 	double *st = w->state;
-	int phase = (int)st[ST_PHASE];
-	uint64_t fill = 0, ram = 0;
-	long long rss_kib, size = -1;
+	int phase = (int)st[ST_PHASE], r = 0;
+	uint64_t ram = guest_mib(w->m, w->p), fill = ram / 2;
+	long long rss_kib, size = 0;
+	bool have = false; /* size read this time */
 	char path[64];
 
 	if (!w->pid[0])
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)w->pid[0]);
 	rss_kib = bench_proc_number(path, "VmRSS");
-	if (phase != PH_BOOT)
-		ram = ram_of_hold(w->out[0], &fill);
 	switch (phase) {
 	case PH_BOOT:
-		ram = ram_of_hold(w->out[0], &fill);
-		if (ram) {
+		if (bench_hold_done(w->out[0])) {
 			st[ST_RSS_FILLED] = (double)rss_kib / 1024;
 			st[ST_SINCE] = w->t;
 			phase = PH_SETTLE;
@@ -293,30 +201,35 @@ static int balloon_watch(const struct bench_ctx *c, struct bench_watch *w)
 		if (w->t - st[ST_SINCE] < BALLOON_REPORT_WAIT_S)
 			break;
 		st[ST_RSS_FREED] = (double)rss_kib / 1024;
-		size = balloon_size(c, w, ram, (long long)fill);
+		r = balloon_size(c, w, ram, (long long)fill, &size);
+		have = !r;
 		st[ST_SINCE] = w->t;
 		phase = PH_INFLATE;
 		break;
 	case PH_INFLATE:
-		size = balloon_size(c, w, ram, -1);
-		if (size >= (long long)fill) {
+		r = balloon_size(c, w, ram, -1, &size);
+		have = !r;
+		if (have && size >= (long long)fill) {
 			st[ST_INFLATE_S] = w->t - st[ST_SINCE];
 			st[ST_SINCE] = w->t;
 			phase = PH_HOLD;
 		}
 		break;
 	case PH_HOLD:
-		size = balloon_size(c, w, ram, -1);
-		if (w->t - st[ST_SINCE] < BALLOON_SETTLE_S)
+		r = balloon_size(c, w, ram, -1, &size);
+		have = !r;
+		if (r || w->t - st[ST_SINCE] < BALLOON_SETTLE_S)
 			break;
 		st[ST_RSS_INFLATED] = (double)rss_kib / 1024;
-		size = balloon_size(c, w, ram, 0);
+		r = balloon_size(c, w, ram, 0, &size);
+		have = !r;
 		st[ST_SINCE] = w->t;
 		phase = PH_DEFLATE;
 		break;
 	case PH_DEFLATE:
-		size = balloon_size(c, w, ram, -1);
-		if (size == 0) {
+		r = balloon_size(c, w, ram, -1, &size);
+		have = !r;
+		if (have && size == 0) {
 			st[ST_DEFLATE_S] = w->t - st[ST_SINCE];
 			fprintf(w->log,
 				SUMMARY_TAG "1,\"fill_mib\":%llu,\"rss_filled_mib\":%.1f,"
@@ -325,20 +238,18 @@ static int balloon_watch(const struct bench_ctx *c, struct bench_watch *w)
 				(unsigned long long)fill, st[ST_RSS_FILLED], st[ST_RSS_FREED],
 				st[ST_RSS_INFLATED], st[ST_INFLATE_S], st[ST_DEFLATE_S]);
 			phase = PH_DONE;
-			if (shutdown_vm(c, w))
-				return -EIO;
+			r = shutdown_vm(c, w);
 		}
 		break;
 	default:
 		break;
 	}
-	fprintf(
-	    w->log,
-	    "{\"t\":%.2f,\"phase\":%d,\"rss_kib\":%lld,\"rss_mib\":%.1f,\"balloon_mib\":%lld}\n",
-	    w->t, phase, rss_kib, (double)rss_kib / 1024, size);
+	fprintf(w->log, "{\"t\":%.2f,\"phase\":%d,\"rss_kib\":%lld,\"rss_mib\":%.1f%s%lld%s}\n",
+		w->t, phase, rss_kib, (double)rss_kib / 1024, have ? ",\"balloon_mib\":" : "",
+		have ? size : 0LL, "");
 	st[ST_PHASE] = phase;
-	if (size < -1) /* the VMM did not answer */
-		return (int)size;
+	if (r) /* the VMM did not answer, or refused */
+		return r;
 	if (phase != PH_BOOT && phase != PH_DONE && w->t - st[ST_SINCE] > BALLOON_GIVE_UP_S)
 		return -ETIMEDOUT;
 	return 0;
@@ -389,7 +300,7 @@ static int balloon_parse(const struct bench_ctx *c, const struct bench_run *r,
 	int n;
 
 	(void)c;
-	if (!bench_run_ok(r, row) || !strstr(r->out, HOLD_TAG))
+	if (!bench_run_ok(r, row) || bench_hold_lines(r->out) != 1)
 		return -EINVAL;
 	n = bench_parse_balloon_summary(r->samples, row, res);
 	if (n <= 0)

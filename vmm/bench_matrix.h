@@ -81,9 +81,9 @@ struct bench_opt {
  * option and "base,SUB=V,..." (or "SUB=V,..." or, for an empty value of an
  * always-given group, nothing after the option is emitted and the option is
  * left out); a KEY=V of base whose KEY the matrix sets is left out of base
- * (the point's value replaces the suite's default).  Keys of option groups the suite does not have are refused.
- * Returns the count of argv entries written, or -EINVAL (a key the suite
- * has no option for; err says which) or -E2BIG (too many or too long). */
+ * (the point's value replaces the suite's default).  Keys of option groups the suite does not have
+ * are refused. Returns the count of argv entries written, or -EINVAL (a key the suite has no option
+ * for; err says which) or -E2BIG (too many or too long). */
 int bench_point_options(const struct bench_matrix *m, const struct bench_point *p,
 			const struct bench_opt *opts, unsigned int nopts, const char **argv,
 			int max, char *store, size_t storelen, char *err, size_t errlen);

@@ -61,6 +61,13 @@ void bench_child_setup(pid_t parent, const char *out, const char *err)
 	e = err ? open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644) : o;
 	if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
 		_exit(126);
+	/* only 0-2 go on to the program */
+	if (in > 2)
+		close(in);
+	if (o > 2)
+		close(o);
+	if (e > 2 && e != o)
+		close(e);
 }
 
 /* Fork and exec argv with stdout/stderr to the files; returns the pid or
@@ -152,7 +159,7 @@ static char *concat(char *const *texts, unsigned int n)
 	for (unsigned int i = 0; i < n; i++) {
 		if (!texts[i])
 			return NULL;
-		len += strlen(texts[i]);
+		len += strlen(texts[i]) + 1;
 	}
 	all = malloc(len);
 	if (!all)
@@ -162,6 +169,8 @@ static char *concat(char *const *texts, unsigned int n)
 
 		memcpy(all + used, texts[i], l);
 		used += l;
+		if (l && texts[i][l - 1] != '\n' && i + 1 < n) /* keep guests' lines apart */
+			all[used++] = '\n';
 	}
 	all[used] = '\0';
 	return all;
@@ -182,6 +191,7 @@ static char *read_all(char (*paths)[BENCH_PATH_MAX], unsigned int n)
 }
 
 int bench_run_guests(const struct bench_ctx *c, const struct bench_suite *s,
+		     const struct bench_matrix *m, const struct bench_point *p,
 		     const struct bench_argv *a, unsigned int k, bool qemu, const char *base,
 		     struct bench_run *r, struct bench_run_text *text)
 {
@@ -218,11 +228,23 @@ int bench_run_guests(const struct bench_ctx *c, const struct bench_suite *s,
 	w.pid = pids;
 	w.out = outp;
 	w.qemu = qemu;
+	w.m = m;
+	w.p = p;
 	if (s->watch) {
 		w.log = fopen(samples, "we");
 		if (!w.log) {
 			free(outs);
 			return -errno;
+		}
+	}
+	if (s->before) {
+		int br = s->before(c);
+
+		if (br) {
+			if (w.log)
+				fclose(w.log);
+			free(outs);
+			return br;
 		}
 	}
 	t0 = last_exit = bench_now_s();

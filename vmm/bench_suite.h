@@ -31,6 +31,11 @@ void bench_add_stats_script(const struct bench_ctx *c, const struct bench_matrix
 void bench_qemu_common(const struct bench_ctx *c, const struct bench_matrix *m,
 		       const struct bench_point *p, struct bench_argv *a);
 
+/* bench_qemu_common with mem (e.g. "1G") as the memory without
+ * memory.size. */
+void bench_qemu_common_mem(const struct bench_ctx *c, const struct bench_matrix *m,
+			   const struct bench_point *p, struct bench_argv *a, const char *mem);
+
 /* Whether every key of m is memory.size, cpus.boot or one of also[]
  * (NULL-terminated, may be NULL): only those have a QEMU equivalent. */
 bool bench_qemu_has_all(const struct bench_matrix *m, const char *const *also);
@@ -101,6 +106,43 @@ int bench_parse_ksm_samples(const char *samples, unsigned int guests, double pag
  * figures added, or -EINVAL unless there is exactly one such line. */
 int bench_parse_balloon_summary(const char *samples, struct bench_row *row,
 				struct bench_results *res);
+
+/* A connection to the VMM under test: kvmlab's control socket or QEMU's
+ * QMP (qmp).  Bytes past a reply line stay for the next one. */
+#define BENCH_CONN_BUF 4096
+struct bench_conn {
+	int fd;
+	bool qmp;
+	size_t used;
+	char buf[BENCH_CONN_BUF];
+};
+
+/* Connect to path; for QMP also read the greeting and negotiate
+ * capabilities.  0 or -errno (nothing left open). */
+int bench_conn_open(struct bench_conn *c, const char *path, bool qmp);
+
+/* The next complete line (without '\n', NUL-terminated, at most n - 1
+ * bytes) into out; QMP event lines are skipped.  0, or -ETIMEDOUT after
+ * 5 s without a byte, -ECONNRESET at end of stream, -E2BIG for a longer
+ * line (dropped), another -errno. */
+int bench_conn_read_line(struct bench_conn *c, char *out, size_t n);
+
+/* Send request (one JSON line, with its '\n') and parse the reply into
+ * reply (the caller frees it with json_doc_free).  0, -EIO for an error
+ * reply (QMP "error", kvmlab "ok":false; reply then freed), -EPROTO for
+ * one that is not a JSON object, or bench_conn_read_line's errors. */
+int bench_conn_request(struct bench_conn *c, const char *request, struct json_doc *reply);
+
+/* Close the connection (again: nothing). */
+void bench_conn_close(struct bench_conn *c);
+
+/* The complete `kvmlab-guest hold` lines in text (those that parse and
+ * say "bytes"). */
+int bench_hold_lines(const char *text);
+
+/* Whether the guest output file at path holds a complete hold line (the
+ * console writes a byte at a time: a half-written one does not count). */
+bool bench_hold_done(const char *path);
 
 extern const struct bench_suite bench_ksm_suite;
 extern const struct bench_suite bench_balloon_suite;

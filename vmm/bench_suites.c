@@ -152,6 +152,12 @@ void bench_add_stats_script(const struct bench_ctx *c, const struct bench_matrix
 void bench_qemu_common(const struct bench_ctx *c, const struct bench_matrix *m,
 		       const struct bench_point *p, struct bench_argv *a)
 {
+	bench_qemu_common_mem(c, m, p, a, "512M");
+}
+
+void bench_qemu_common_mem(const struct bench_ctx *c, const struct bench_matrix *m,
+			   const struct bench_point *p, struct bench_argv *a, const char *def)
+{
 	const char *mem = bench_point_value(m, p, "memory.size");
 	const char *cpus = bench_point_value(m, p, "cpus.boot");
 
@@ -163,7 +169,7 @@ void bench_qemu_common(const struct bench_ctx *c, const struct bench_matrix *m,
 	bench_argv_add(a, "-cpu");
 	bench_argv_add(a, "host");
 	bench_argv_add(a, "-m");
-	bench_argv_add(a, mem ? mem : "512M");
+	bench_argv_add(a, mem ? mem : def);
 	bench_argv_add(a, "-smp");
 	bench_argv_add(a, cpus ? cpus : "1");
 	bench_argv_add(a, "-nodefaults");

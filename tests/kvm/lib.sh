@@ -16,12 +16,13 @@ if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
 fi
 
 # run_vm NAME ARGS...: run kvmlab, leaving stdout in $TMP/NAME.out, stderr in
-# $TMP/NAME.err and the exit status in $status.
+# $TMP/NAME.err and the exit status in $status, killed after RUN_TIMEOUT
+# seconds (default 300).
 run_vm() {
 	local name=$1
 	shift
 	status=0
-	timeout 300 "$KVMLAB" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null || status=$?
+	timeout "${RUN_TIMEOUT:-300}" "$KVMLAB" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null || status=$?
 }
 
 ok() { echo "ok: $*"; }

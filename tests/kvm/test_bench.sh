@@ -147,7 +147,7 @@ ksm=/sys/kernel/mm/ksm
 echo 1 >"$ksm/run"
 echo 5000 >"$ksm/pages_to_scan"
 echo 20 >"$ksm/sleep_millisecs"
-run_vm ksm bench ksm --set guest.count=2 --repeat 1 --seconds 12 --with-peers --out "$SCRATCH/ksm"
+RUN_TIMEOUT=900 run_vm ksm bench ksm --set guest.count=2 --repeat 1 --seconds 12 --with-peers --out "$SCRATCH/ksm"
 expect_status ksm 0
 check_suite ksm "$SCRATCH/ksm" 1 1 yes ksm_saved_mib ksm_merged_mib pss_mib_per_guest ksm_window_s
 for sys in kvmlab qemu; do
@@ -168,7 +168,8 @@ echo 2 >"$ksm/run"
 
 # balloon: a 512 MiB guest dirties and frees 256 MiB; the balloon takes it
 # back (kvmlab through its control socket, QEMU through QMP) and returns it
-run_vm balloon bench balloon --set memory.size=512M --repeat 1 --with-peers --out "$SCRATCH/balloon"
+socks_before=$(ls /tmp/kvmlab-bench-*.sock 2>/dev/null | tr '\n' ' ')
+RUN_TIMEOUT=900 run_vm balloon bench balloon --set memory.size=512M --repeat 1 --with-peers --out "$SCRATCH/balloon"
 expect_status balloon 0
 check_suite balloon "$SCRATCH/balloon" 1 1 yes rss_filled_mib rss_inflated_mib reclaimed_mib inflate_s
 for sys in kvmlab qemu; do
@@ -178,7 +179,8 @@ for sys in kvmlab qemu; do
 done
 grep -q '<svg' "$SCRATCH/balloon/timeline-rss_mib.svg" 2>/dev/null && ok "balloon: RSS plotted over time" ||
 	bad "balloon: no timeline-rss_mib.svg"
-! ls /tmp/kvmlab-bench-*.sock >/dev/null 2>&1 && ok "balloon: no control socket left" ||
+[ "$(ls /tmp/kvmlab-bench-*.sock 2>/dev/null | tr '\n' ' ')" = "$socks_before" ] &&
+	ok "balloon: no control socket left" ||
 	bad "balloon: a control socket is left in /tmp"
 
 run_vm bad bench blk --set disk.cache=sometimes --out "$SCRATCH/bad"

@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -155,6 +158,12 @@ static int stop_watch(const struct bench_ctx *c, struct bench_watch *w)
 	return -ETIMEDOUT;
 }
 
+static int fail_before(const struct bench_ctx *c)
+{
+	(void)c;
+	return -EBUSY;
+}
+
 static void shell(struct bench_argv *a, const char *script)
 {
 	a->n = 0;
@@ -168,7 +177,7 @@ static void test_run_guests(void **state)
 {
 	struct bench_suite s = {.name = "t", .watch = count_watch};
 	struct bench_ctx c = {.out_dir = "."};
-	char dir[] = "/tmp/kvmlab-test-multi-XXXXXX", base[64];
+	char dir[] = "/tmp/kvmlab-test-multi-XXXXXX", base[64], cmd[128];
 	struct bench_run_text text;
 	struct bench_run r;
 	struct bench_argv a;
@@ -179,11 +188,11 @@ static void test_run_guests(void **state)
 
 	/* three guests, each its own files; outputs joined in order; the
 	 * watch sees them live, about once a second */
-	shell(&a, "echo out; echo err >&2; sleep 1.3");
-	assert_int_equal(bench_run_guests(&c, &s, &a, 3, false, base, &r, &text), 0);
+	shell(&a, "echo out; echo err >&2; sleep 2.5");
+	assert_int_equal(bench_run_guests(&c, &s, NULL, NULL, &a, 3, false, base, &r, &text), 0);
 	assert_int_equal(r.status, 0);
 	assert_int_equal(r.guests, 3);
-	assert_true(r.wall_s >= 1.2 && r.wall_s < 30);
+	assert_true(r.wall_s >= 2.4 && r.wall_s < 30);
 	assert_string_equal(text.out, "out\nout\nout\n");
 	assert_string_equal(text.err, "err\nerr\nerr\n");
 	assert_non_null(text.samples);
@@ -200,7 +209,7 @@ static void test_run_guests(void **state)
 	s.watch = NULL;
 	snprintf(base, sizeof(base), "%s/one", dir);
 	shell(&a, "exit 3");
-	assert_int_equal(bench_run_guests(&c, &s, &a, 1, false, base, &r, &text), 0);
+	assert_int_equal(bench_run_guests(&c, &s, NULL, NULL, &a, 1, false, base, &r, &text), 0);
 	assert_int_equal(r.status, 3);
 	assert_null(text.samples);
 	assert_string_equal(text.out, "");
@@ -210,25 +219,33 @@ static void test_run_guests(void **state)
 	/* a watch that gives up stops the guests: they get SIGTERM, the run
 	 * fails even though a guest would have exited 0 */
 	s.watch = stop_watch;
-	shell(&a, "sleep 20");
-	assert_int_equal(bench_run_guests(&c, &s, &a, 2, false, base, &r, &text), 0);
+	shell(&a, "exec sleep 20");
+	assert_int_equal(bench_run_guests(&c, &s, NULL, NULL, &a, 2, false, base, &r, &text), 0);
 	assert_int_equal(r.status, 128 + 15);
 	assert_true(r.wall_s < 15);
 	free(text.out);
 	free(text.err);
 	free(text.samples);
 
+	/* a suite's before hook that fails: nothing is started */
+	s.before = fail_before;
+	snprintf(base, sizeof(base), "%s/never", dir);
+	shell(&a, "echo started");
+	assert_int_equal(bench_run_guests(&c, &s, NULL, NULL, &a, 1, false, base, &r, &text),
+			 -EBUSY);
+	snprintf(cmd, sizeof(cmd), "%s.out", base);
+	assert_int_not_equal(access(cmd, R_OK), 0); /* never opened */
+	s.before = NULL;
+
 	/* too many guests, or none */
-	assert_int_equal(bench_run_guests(&c, &s, &a, BENCH_GUESTS_MAX + 1, false, base, &r, &text),
+	assert_int_equal(
+	    bench_run_guests(&c, &s, NULL, NULL, &a, BENCH_GUESTS_MAX + 1, false, base, &r, &text),
+	    -EINVAL);
+	assert_int_equal(bench_run_guests(&c, &s, NULL, NULL, &a, 0, false, base, &r, &text),
 			 -EINVAL);
-	assert_int_equal(bench_run_guests(&c, &s, &a, 0, false, base, &r, &text), -EINVAL);
 
-	{
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		assert_int_equal(system(cmd), 0);
-	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 /* The timeline plot's data: every sample line with t and the key, per
@@ -284,6 +301,111 @@ static void test_timeline(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The fake VMM: writes the pieces with a pause between them (so that a
+ * line arrives in parts), reading a request line before each piece that
+ * starts with '>' (the '>' is not sent). */
+static void fake_vmm(int fd, const char *const *pieces)
+{
+	for (const char *const *p = pieces; *p; p++) {
+		struct timespec ts = {0, 30000000L};
+		const char *s = *p;
+
+		if (*s == '>') {
+			char c;
+
+			while (read(fd, &c, 1) == 1 && c != '\n')
+				;
+			s++;
+		}
+		nanosleep(&ts, NULL);
+		if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+			_exit(1);
+	}
+	_exit(0);
+}
+
+static pid_t start_fake(int sv[2], const char *const *pieces, bool qmp, struct bench_conn *c)
+{
+	pid_t pid;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		fake_vmm(sv[1], pieces);
+	}
+	close(sv[1]);
+	memset(c, 0, sizeof(*c));
+	c->fd = sv[0];
+	c->qmp = qmp;
+	return pid;
+}
+
+static void test_conn(void **state)
+{
+	/* a QMP event cut in two, a reply, then two replies in one write */
+	static const char *const qmp[] = {
+	    "{\"timestamp\": {\"seconds\": 1}, \"ev",
+	    "ent\": \"BALLOON_CHANGE\", \"data\": {\"actual\": 1}}\n{\"return\": {\"act",
+	    "ual\": 536870912}}\n",
+	    "{\"return\": {}}\n{\"error\": {\"class\": \"GenericError\"}}\n",
+	    "{\"return\": \"0123456789\"}\n{}\n",
+	    NULL};
+	static const char *const kvmlab[] = {">{\"ok\":true,\"actual_mib\":256}\n",
+					     ">{\"ok\":false,\"error\":\"no\"}\n", ">[1]\n", NULL};
+	struct bench_conn c;
+	struct json_doc doc;
+	char line[256];
+	double v;
+	int sv[2], st;
+	pid_t pid;
+
+	(void)state;
+	pid = start_fake(sv, qmp, true, &c);
+	assert_int_equal(bench_conn_read_line(&c, line, sizeof(line)), 0);
+	assert_string_equal(line, "{\"return\": {\"actual\": 536870912}}");
+	assert_int_equal(bench_conn_read_line(&c, line, sizeof(line)), 0);
+	assert_string_equal(line, "{\"return\": {}}");
+	/* what came after the reply was kept */
+	assert_int_equal(bench_conn_read_line(&c, line, sizeof(line)), 0);
+	assert_string_equal(line, "{\"error\": {\"class\": \"GenericError\"}}");
+	/* too long a line for the caller: dropped, the next one follows */
+	assert_int_equal(bench_conn_read_line(&c, line, 8), -E2BIG);
+	assert_int_equal(bench_conn_read_line(&c, line, sizeof(line)), 0);
+	assert_string_equal(line, "{}");
+	assert_int_equal(bench_conn_read_line(&c, line, sizeof(line)), -ECONNRESET);
+	bench_conn_close(&c);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+
+	/* kvmlab's replies: ok:true parses, ok:false and a non-object fail */
+	pid = start_fake(sv, kvmlab, false, &c);
+	assert_int_equal(bench_conn_request(&c, "{\"cmd\":\"balloon\"}\n", &doc), 0);
+	assert_true(bench_json_num(doc.root, "actual_mib", &v) && v == 256);
+	json_doc_free(&doc);
+	assert_int_equal(bench_conn_request(&c, "{\"cmd\":\"balloon\"}\n", &doc), -EIO);
+	assert_int_equal(bench_conn_request(&c, "{\"cmd\":\"balloon\"}\n", &doc), -EPROTO);
+	bench_conn_close(&c);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+	/* nobody listening */
+	assert_int_equal(bench_conn_open(&c, "/nonexistent/kvmlab.sock", true), -ENOENT);
+	assert_int_equal(c.fd, -1);
+}
+
+static void test_hold_lines(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	    bench_hold_lines("boot\n{\"tool\":\"kvmlab-guest hold\",\"bytes\":134217728,"
+			     "\"fill_ms\":1.0}\r\nmore\n"),
+	    1);
+	/* cut short by the console: not yet */
+	assert_int_equal(bench_hold_lines("{\"tool\":\"kvmlab-guest hold\",\"bytes\":13421"), 0);
+	assert_int_equal(bench_hold_lines(NULL), 0);
+}
+
 static void test_proc_number(void **state)
 {
 	char path[] = "/tmp/kvmlab-test-proc-XXXXXX";
@@ -308,6 +430,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ksm_samples), cmocka_unit_test(test_balloon_summary),
 	    cmocka_unit_test(test_run_guests),	cmocka_unit_test(test_timeline),
+	    cmocka_unit_test(test_conn),	cmocka_unit_test(test_hold_lines),
 	    cmocka_unit_test(test_proc_number),
 	};
 
