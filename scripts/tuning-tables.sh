@@ -9,7 +9,8 @@
 #       scripts/tuning-tables.sh /tmp/tuning
 #
 # (OUT must be on a filesystem with O_DIRECT for cache=none: not tmpfs.)
-# About 45 minutes in the emulated host.  ONLY=NAME[,NAME] runs just those.
+# About 75 minutes in the emulated host.  ONLY=NAME[,NAME] runs just those.
+# The ksm matrices set ksmd's pace (and stop it after); they need root.
 # The net matrices need root (bench net makes its own network namespace)
 # and the tun and vhost_net modules.
 set -euo pipefail
