@@ -11,6 +11,9 @@
 # (OUT must be on a filesystem with O_DIRECT for cache=none: not tmpfs.)
 # About 75 minutes in the emulated host.  ONLY=NAME[,NAME] runs just those.
 # The ksm matrices set ksmd's pace (and stop it after); they need root.
+# LOGDIR=DIR keeps a live copy of each matrix's progress log in DIR (say,
+# in the repository, which the emulated host writes through): an emulator
+# that freezes takes OUT with it, not that copy.
 # The net matrices need root (bench net makes its own network namespace)
 # and the tun and vhost_net modules.
 set -euo pipefail
@@ -72,7 +75,9 @@ bench() {
 	echo '```'
 	echo
 	rm -rf "${out:?}/$name"
-	if "$KVMLAB" bench "$@" --out "$out/$name" >"$out/$name.log" 2>&1; then
+	local copy=/dev/null
+	[ -n "${LOGDIR:-}" ] && copy=$LOGDIR/$name.log
+	if "$KVMLAB" bench "$@" --out "$out/$name" 2>&1 | tee "$out/$name.log" >"$copy"; then
 		summary "$out/$name" $metrics
 	else
 		echo "(failed, status $?: see $out/$name.log)"
@@ -102,6 +107,14 @@ bench() {
 		blk --set disk.cache=none --set disk.queues=2 --set disk.iothreads=1,2 --repeat 2 --seconds 2
 	bench blk-notify "randread_4k_qd1_iops randread_4k_qd32_iops randread_4k_qd1_p50_us exits_per_request" -- \
 		blk --set disk.cache=none --set ioeventfd=on,off --set irqfd=on,off --repeat 2 --seconds 2
+	# pinning means something only with CPUs to choose from (tests/nested/run --cpus 2)
+	if [ "$(nproc)" -ge 2 ]; then
+		bench blk-pinning "randread_4k_qd1_iops randread_4k_qd32_iops randwrite_4k_qd32_iops randread_4k_qd1_p50_us vmm_cpu_s_per_gb" -- \
+			blk --set disk.cache=none --set cpus.affinity=0@0,0@0-1 --set disk.iothread-affinity=0,1 \
+			--repeat 2 --seconds 2
+	elif [ -n "${ONLY:-}" ] && [[ ",$ONLY," == *",blk-pinning,"* ]]; then
+		echo "### blk-pinning: needs 2 CPUs (here: $(nproc))"
+	fi
 	bench memory-thp "first_touch_ms second_pass_ms host_minor_faults prealloc_ms guest_init_ms anon_huge_mib" -- \
 		memory --set memory.size=512M --set memory.prealloc=off,on --set memory.thp=on,off --repeat 2 --with-peers
 	bench memory-huge2m "first_touch_ms second_pass_ms host_minor_faults prealloc_ms guest_init_ms hugepages" -- \
