@@ -134,6 +134,9 @@ bench() {
 		ksm --set guest.count=1,2,4 --repeat 2 --seconds 60 --with-peers
 	bench ksm-merge "ksm_saved_mib ksm_merged_mib pss_mib_per_guest ksmd_cpu_s" -- \
 		ksm --set guest.count=2 --set memory.merge=on,off --repeat 1 --seconds 30
+	# overcommit: 4 guests of 2 GiB (8 GiB) on a host with less; each touches 1 GiB
+	bench overcommit "pss_mib_per_guest ksm_saved_mib_per_guest fill_ms wall_ms" -- \
+		ksm --set memory.size=2G --set guest.count=4 --set memory.merge=off,on --repeat 1 --seconds 30 --with-peers
 	echo 2 >/sys/kernel/mm/ksm/run 2>/dev/null || true
 	bench balloon "rss_filled_mib rss_freed_mib rss_inflated_mib reclaimed_mib reported_mib inflate_s inflate_mib_per_s deflate_s" -- \
 		balloon --set balloon.free-page-reporting=off,on --repeat 2 --with-peers
